@@ -1,0 +1,72 @@
+"""Django admin for users and gateway keys; no secret is ever shown."""
+
+from django.contrib import admin
+from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
+
+from accounts import services
+from accounts.models import GatewayKey, LedgerEntry, UpstreamKey, User
+
+
+@admin.register(User)
+class UserAdmin(BaseUserAdmin):
+    ordering = ["id"]
+    list_display = ["email", "role", "is_active", "date_joined"]
+    list_filter = ["role", "is_active"]
+    search_fields = ["email"]
+    fieldsets = [
+        (None, {"fields": ["email", "password"]}),
+        ("Access", {"fields": ["role", "is_active", "is_superuser"]}),
+        ("Limits", {"fields": ["rpm", "tpm", "budget", "budget_period"]}),
+    ]
+    add_fieldsets = [(None, {"classes": ["wide"], "fields": ["email", "password1", "password2", "role"]})]
+    filter_horizontal: list = []
+
+    def save_model(self, request, obj, form, change):
+        super().save_model(request, obj, form, change)
+        from accounts import principals
+
+        principals.invalidate_user(obj.id)
+
+
+@admin.register(GatewayKey)
+class GatewayKeyAdmin(admin.ModelAdmin):
+    list_display = ["name", "prefix", "user", "enabled", "expires_at", "created_at", "last_used_at", "deleted_at"]
+    list_filter = ["enabled"]
+    search_fields = ["name", "prefix", "user__email"]
+    fields = ["user", "name", "prefix", "enabled", "expires_at", "allowed_models", "rpm", "tpm", "budget", "budget_period"]
+    readonly_fields = ["user", "prefix"]
+    actions = ["revoke"]
+
+    def has_add_permission(self, request):
+        return False  # keys are created where their secret can be shown once
+
+    @admin.action(description="Revoke (soft-delete) selected keys")
+    def revoke(self, request, queryset):
+        for key in queryset:
+            services.gateway_key_delete(key=key)
+
+    def save_model(self, request, obj, form, change):
+        super().save_model(request, obj, form, change)
+        from accounts import principals
+
+        principals.invalidate_user(obj.user_id)
+
+
+@admin.register(UpstreamKey)
+class UpstreamKeyAdmin(admin.ModelAdmin):
+    list_display = ["id", "label", "provider", "account", "last4", "enabled", "created_at"]
+    fields = ["label", "provider", "account", "last4", "enabled"]
+    readonly_fields = ["last4"]
+
+    def has_add_permission(self, request):
+        return False
+
+
+@admin.register(LedgerEntry)
+class LedgerEntryAdmin(admin.ModelAdmin):
+    list_display = ["created_at", "user", "kind", "amount", "balance_after", "note"]
+    list_filter = ["kind"]
+    search_fields = ["user__email", "note"]
+
+    def has_change_permission(self, request, obj=None):
+        return False

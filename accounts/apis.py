@@ -1,0 +1,403 @@
+"""REST endpoints for auth, the caller's own keys, and admin user management."""
+
+from __future__ import annotations
+
+from django.contrib.auth import authenticate
+from django.utils.decorators import method_decorator
+from django_ratelimit.decorators import ratelimit
+from rest_framework import serializers
+from rest_framework.permissions import AllowAny
+from rest_framework.response import Response
+from rest_framework.views import APIView
+from rest_framework_simplejwt.tokens import RefreshToken
+
+from accounts import selectors, services
+from accounts.models import BudgetPeriod, Role
+from accounts.permissions import IsAdmin
+from accounts.serializers import gateway_key_out, money, user_out
+from gateway_project.errors import ApiError
+
+
+def _tokens_for(user) -> dict:
+    refresh = RefreshToken.for_user(user)
+    return {"access": str(refresh.access_token), "refresh": str(refresh)}
+
+
+def _body_email(group, request) -> str:
+    """Rate-limit key: the account named in the body (login and register)."""
+    email = request.POST.get("email") or ""
+    if not email and request.body:
+        try:
+            import json
+
+            email = str(json.loads(request.body).get("email", ""))
+        except (ValueError, AttributeError):
+            email = ""
+    return email.strip().lower()
+
+
+_auth_limits = [
+    ratelimit(key="ip", rate="20/m", method="POST", block=True),
+    ratelimit(key=_body_email, rate="10/m", method="POST", block=True),
+]
+
+
+class CredentialsIn(serializers.Serializer):
+    email = serializers.EmailField()
+    password = serializers.CharField(max_length=256)
+
+
+@method_decorator(_auth_limits, name="post")
+class RegisterApi(APIView):
+    permission_classes = [AllowAny]
+    authentication_classes: list = []
+
+    def post(self, request):
+        from django.conf import settings
+
+        if not settings.GATEWAY.registration_open:
+            raise ApiError("Registration is closed; ask an admin for an account.", status_code=403)
+        data = CredentialsIn(data=request.data)
+        data.is_valid(raise_exception=True)
+        user = services.user_create(email=data.validated_data["email"], password=data.validated_data["password"])
+        return Response({"id": user.id, "email": user.email, "role": user.role}, status=201)
+
+
+@method_decorator(_auth_limits, name="post")
+class LoginApi(APIView):
+    permission_classes = [AllowAny]
+    authentication_classes: list = []
+
+    def post(self, request):
+        data = CredentialsIn(data=request.data)
+        data.is_valid(raise_exception=True)
+        user = authenticate(request, email=data.validated_data["email"].lower(), password=data.validated_data["password"])
+        if user is None:
+            raise ApiError("Email or password is wrong, or the account is disabled.", status_code=401)
+        return Response(_tokens_for(user))
+
+
+class RefreshApi(APIView):
+    permission_classes = [AllowAny]
+    authentication_classes: list = []
+
+    class InputSerializer(serializers.Serializer):
+        refresh = serializers.CharField()
+
+    def post(self, request):
+        from rest_framework_simplejwt.exceptions import TokenError
+
+        data = self.InputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        try:
+            refresh = RefreshToken(data.validated_data["refresh"])
+        except TokenError as exc:
+            raise ApiError("The refresh token is invalid or expired.", status_code=401) from exc
+        user = selectors.user_get(user_id=refresh.payload.get("user_id"))
+        if user is None or not user.is_active:
+            raise ApiError("The account is disabled.", status_code=401)
+        return Response({"access": str(refresh.access_token)})
+
+
+class ChangePasswordApi(APIView):
+    class InputSerializer(serializers.Serializer):
+        oldPassword = serializers.CharField(max_length=256)
+        newPassword = serializers.CharField(max_length=256)
+
+    def post(self, request):
+        data = self.InputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        services.user_change_password(
+            user=request.user,
+            old_password=data.validated_data["oldPassword"],
+            new_password=data.validated_data["newPassword"],
+        )
+        return Response({"changed": True})
+
+
+class MeApi(APIView):
+    def get(self, request):
+        return Response(user_out(request.user))
+
+
+class DeviceCodeApi(APIView):
+    permission_classes = [AllowAny]
+    authentication_classes: list = []
+
+    @method_decorator(ratelimit(key="ip", rate="10/m", method="POST", block=True))
+    def post(self, request):
+        record, device_code = services.device_code_create()
+        base = request.build_absolute_uri("/device/")
+        return Response(
+            {
+                "device_code": device_code,
+                "user_code": record.user_code,
+                "verification_uri": base,
+                "verification_uri_complete": f"{base}?code={record.user_code}",
+                "expires_in": int((record.expires_at - record.created_at).total_seconds()),
+                "interval": record.interval,
+            }
+        )
+
+
+class DeviceTokenApi(APIView):
+    permission_classes = [AllowAny]
+    authentication_classes: list = []
+
+    class InputSerializer(serializers.Serializer):
+        device_code = serializers.CharField(max_length=100)
+
+    @method_decorator(ratelimit(key="ip", rate="60/m", method="POST", block=True))
+    def post(self, request):
+        data = self.InputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        user = services.device_code_poll(device_code=data.validated_data["device_code"])
+        return Response(_tokens_for(user))
+
+
+# ---------------------------------------------------------------- the caller's own settings
+
+
+class UpstreamKeyApi(APIView):
+    class InputSerializer(serializers.Serializer):
+        apiKey = serializers.CharField(max_length=500, trim_whitespace=True)
+
+    def put(self, request):
+        data = self.InputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        services.user_upstream_key_set(user=request.user, api_key=data.validated_data["apiKey"])
+        return Response(selectors.user_upstream_key_status(user=request.user))
+
+    def delete(self, request):
+        services.user_upstream_key_delete(user=request.user)
+        return Response(status=204)
+
+
+class UpstreamKeyStatusApi(APIView):
+    def get(self, request):
+        return Response(selectors.user_upstream_key_status(user=request.user))
+
+
+class GatewayKeyListCreateApi(APIView):
+    class InputSerializer(serializers.Serializer):
+        name = serializers.CharField(max_length=100)
+        expiresAt = serializers.DateTimeField(required=False, allow_null=True)
+        models = serializers.ListField(child=serializers.CharField(max_length=200), required=False, max_length=200)
+
+    def get(self, request):
+        return Response([gateway_key_out(k) for k in selectors.gateway_key_list(user=request.user)])
+
+    def post(self, request):
+        data = self.InputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        created = services.gateway_key_create(
+            user=request.user,
+            name=data.validated_data["name"],
+            expires_at=data.validated_data.get("expiresAt"),
+            models=data.validated_data.get("models"),
+        )
+        return Response(gateway_key_out(created.key, secret=created.secret), status=201)
+
+
+class GatewayKeyDetailApi(APIView):
+    class InputSerializer(serializers.Serializer):
+        enabled = serializers.BooleanField(required=False)
+        name = serializers.CharField(max_length=100, required=False)
+
+    def _key(self, request, key_id: int):
+        key = selectors.gateway_key_get(key_id=key_id, user=request.user)
+        if key is None:
+            raise ApiError("Not found.", status_code=404)
+        return key
+
+    def patch(self, request, key_id: int):
+        key = self._key(request, key_id)
+        data = self.InputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        if not data.validated_data:
+            raise ApiError("Nothing to change: send enabled or name.", status_code=400)
+        services.gateway_key_update(key=key, **data.validated_data)
+        return Response(gateway_key_out(key))
+
+    def delete(self, request, key_id: int):
+        services.gateway_key_delete(key=self._key(request, key_id))
+        return Response(status=204)
+
+
+# ---------------------------------------------------------------- admin
+
+
+class LimitsIn(serializers.Serializer):
+    rpm = serializers.IntegerField(min_value=1, required=False, allow_null=True)
+    tpm = serializers.IntegerField(min_value=1, required=False, allow_null=True)
+    budget = serializers.DecimalField(max_digits=14, decimal_places=6, min_value=0, required=False, allow_null=True)
+    budgetPeriod = serializers.ChoiceField(choices=BudgetPeriod.values, required=False)
+
+
+def _limit_changes(validated: dict) -> dict:
+    names = {"rpm": "rpm", "tpm": "tpm", "budget": "budget", "budgetPeriod": "budget_period"}
+    return {names[k]: v for k, v in validated.items()}
+
+
+def _admin_user(user_id: int):
+    user = selectors.user_get(user_id=user_id)
+    if user is None:
+        raise ApiError("Not found.", status_code=404)
+    return user
+
+
+class AdminUserListApi(APIView):
+    permission_classes = [IsAdmin]
+
+    def get(self, request):
+        from gateway_project.pagination import PageSizePagination
+
+        paginator = PageSizePagination()
+        page = paginator.paginate_queryset(selectors.user_list(), request, view=self)
+        return paginator.get_paginated_response([user_out(u) for u in page])
+
+
+class AdminUserRoleApi(APIView):
+    permission_classes = [IsAdmin]
+
+    class InputSerializer(serializers.Serializer):
+        role = serializers.ChoiceField(choices=Role.values)
+
+    def put(self, request, user_id: int):
+        user = _admin_user(user_id)
+        data = self.InputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        if user == request.user and data.validated_data["role"] != Role.ADMIN:
+            raise ApiError("You cannot remove your own admin role.", status_code=400)
+        return Response(user_out(services.user_set_role(user=user, role=data.validated_data["role"])))
+
+
+class AdminUserStatusApi(APIView):
+    permission_classes = [IsAdmin]
+
+    class InputSerializer(serializers.Serializer):
+        active = serializers.BooleanField()
+
+    def put(self, request, user_id: int):
+        user = _admin_user(user_id)
+        data = self.InputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        if user == request.user and not data.validated_data["active"]:
+            raise ApiError("You cannot disable your own account.", status_code=400)
+        return Response(user_out(services.user_set_active(user=user, active=data.validated_data["active"])))
+
+
+class AdminUserCreditsApi(APIView):
+    permission_classes = [IsAdmin]
+
+    class InputSerializer(serializers.Serializer):
+        amount = serializers.DecimalField(max_digits=14, decimal_places=6)
+        note = serializers.CharField(max_length=255, required=False, allow_blank=True, default="")
+
+    def post(self, request, user_id: int):
+        user = _admin_user(user_id)
+        data = self.InputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        entry = services.credits_top_up(
+            user=user, amount=data.validated_data["amount"], note=data.validated_data["note"], by=request.user
+        )
+        return Response({"balance": money(entry.balance_after), "entryId": entry.id}, status=201)
+
+
+class AdminUserLimitsApi(APIView):
+    permission_classes = [IsAdmin]
+
+    def put(self, request, user_id: int):
+        user = _admin_user(user_id)
+        data = LimitsIn(data=request.data)
+        data.is_valid(raise_exception=True)
+        changes = _limit_changes(data.validated_data)
+        if not changes:
+            raise ApiError("Nothing to change: send rpm, tpm, budget or budgetPeriod.", status_code=400)
+        services.user_set_limits(user=user, fields=set(changes), **changes)
+        return Response(user_out(user))
+
+
+class AdminKeyListApi(APIView):
+    permission_classes = [IsAdmin]
+
+    def get(self, request):
+        from gateway_project.pagination import PageSizePagination
+
+        paginator = PageSizePagination()
+        page = paginator.paginate_queryset(selectors.gateway_key_list(), request, view=self)
+        return paginator.get_paginated_response([gateway_key_out(k, with_user=True) for k in page])
+
+
+class AdminKeyDetailApi(APIView):
+    permission_classes = [IsAdmin]
+
+    class InputSerializer(LimitsIn):
+        enabled = serializers.BooleanField(required=False)
+
+    def patch(self, request, key_id: int):
+        key = selectors.gateway_key_get(key_id=key_id)
+        if key is None:
+            raise ApiError("Not found.", status_code=404)
+        data = self.InputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        changes = _limit_changes({k: v for k, v in data.validated_data.items() if k != "enabled"})
+        if "enabled" in data.validated_data:
+            changes["enabled"] = data.validated_data["enabled"]
+        if not changes:
+            raise ApiError("Nothing to change.", status_code=400)
+        services.gateway_key_update(key=key, **changes)
+        return Response(gateway_key_out(key, with_user=True))
+
+
+def upstream_key_out(record) -> dict:
+    return {
+        "id": record.id,
+        "label": record.label,
+        "provider": record.provider,
+        "account": record.account,
+        "last4": record.last4,
+        "enabled": record.enabled,
+        "createdAt": record.created_at.isoformat(),
+    }
+
+
+class AdminUpstreamKeyListCreateApi(APIView):
+    permission_classes = [IsAdmin]
+
+    class InputSerializer(serializers.Serializer):
+        apiKey = serializers.CharField(max_length=500)
+        label = serializers.CharField(max_length=100, required=False, allow_blank=True, default="")
+        account = serializers.CharField(max_length=100, required=False, allow_blank=True, default="")
+
+    def get(self, request):
+        return Response([upstream_key_out(r) for r in selectors.upstream_key_list()])
+
+    def post(self, request):
+        data = self.InputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        record = services.upstream_key_add(
+            api_key=data.validated_data["apiKey"],
+            label=data.validated_data["label"],
+            account=data.validated_data["account"],
+        )
+        return Response(upstream_key_out(record), status=201)
+
+
+class AdminUpstreamKeyImportApi(APIView):
+    permission_classes = [IsAdmin]
+
+    def post(self, request):
+        if request.content_type.startswith("text/plain"):
+            raw = request.body
+        elif request.content_type.startswith("multipart/form-data") and "file" in request.FILES:
+            raw = request.FILES["file"].read()
+        else:
+            raise ApiError("Send a text file (multipart field 'file', or a text/plain body).", status_code=400)
+        if len(raw) > 1_000_000:
+            raise ApiError("The file is larger than 1 MB.", status_code=400)
+        try:
+            text = raw.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise ApiError("The file is not UTF-8 text.", status_code=400) from exc
+        return Response(services.upstream_keys_import(text=text, account=request.query_params.get("account", "")))

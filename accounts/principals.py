@@ -1,0 +1,171 @@
+"""Who is calling /v1: the principal behind a gateway key or a JWT, cached in process.
+
+The hot path never queries the database per request: a principal is looked up
+once and kept for ``GATEWAY_AUTH_CACHE_TTL`` seconds. Every service that
+changes a user or a key calls ``invalidate_user``, which drops the entries in
+this process at once and, when Redis is configured, tells the other gateway
+processes through ``gateway_project.invalidation``.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from decimal import Decimal
+
+from asgiref.sync import sync_to_async
+from django.conf import settings
+from django.utils import timezone
+
+
+@dataclass(frozen=True)
+class Principal:
+    user_id: int
+    email: str
+    role: str
+    key_id: int | None = None
+    key_prefix: str = ""
+    key_name: str = ""
+    allowed_models: tuple[str, ...] = ()
+    key_rpm: int | None = None
+    key_tpm: int | None = None
+    key_budget: Decimal | None = None
+    key_budget_period: str = "monthly"
+    key_expires_at: float | None = None
+    user_rpm: int | None = None
+    user_tpm: int | None = None
+    user_budget: Decimal | None = None
+    user_budget_period: str = "monthly"
+    byok_encrypted: str | None = None
+    extra: dict = field(default_factory=dict, compare=False)
+
+    @property
+    def is_admin(self) -> bool:
+        return self.role == "admin"
+
+    def expired(self, now: float | None = None) -> bool:
+        return self.key_expires_at is not None and (now or time.time()) >= self.key_expires_at
+
+
+_cache: dict[str, tuple[float, Principal | None]] = {}
+
+
+def _remember(cache_key: str, principal: Principal | None) -> None:
+    ttl = settings.GATEWAY.auth_cache_ttl_s
+    if len(_cache) > 50_000:
+        _cache.clear()
+    _cache[cache_key] = (time.monotonic() + ttl, principal)
+
+
+def _cached(cache_key: str) -> tuple[bool, Principal | None]:
+    hit = _cache.get(cache_key)
+    if hit is None or hit[0] < time.monotonic():
+        return False, None
+    return True, hit[1]
+
+
+def invalidate_local() -> None:
+    """Drop every cached principal in this process.
+
+    Changes to users and keys are rare next to requests, so dropping everything
+    (negative entries included, so a re-enabled key works at once) is simpler
+    than tracking which entries a change touches.
+    """
+    _cache.clear()
+
+
+def invalidate_user(user_id: int) -> None:
+    """Drop a user's cached principals here and in every other gateway process."""
+    from gateway_project import invalidation
+
+    invalidate_local()
+    invalidation.publish("principals", str(user_id))
+
+
+def _principal_for_key_hash(key_hash: str) -> Principal | None:
+    from accounts.models import GatewayKey
+
+    key = (
+        GatewayKey.objects.select_related("user", "user__upstream_key")
+        .filter(key_hash=key_hash, deleted_at__isnull=True)
+        .first()
+    )
+    if key is None or not key.enabled or not key.user.is_active:
+        return None
+    if key.expires_at is not None and key.expires_at <= timezone.now():
+        return None
+    user = key.user
+    byok = getattr(user, "upstream_key", None)
+    return Principal(
+        user_id=user.id,
+        email=user.email,
+        role=user.role,
+        key_id=key.id,
+        key_prefix=key.prefix,
+        key_name=key.name,
+        allowed_models=tuple(key.allowed_models or ()),
+        key_rpm=key.rpm,
+        key_tpm=key.tpm,
+        key_budget=key.budget,
+        key_budget_period=key.budget_period,
+        key_expires_at=key.expires_at.timestamp() if key.expires_at else None,
+        user_rpm=user.rpm,
+        user_tpm=user.tpm,
+        user_budget=user.budget,
+        user_budget_period=user.budget_period,
+        byok_encrypted=byok.encrypted if byok else None,
+    )
+
+
+def _principal_for_user_id(user_id: int) -> Principal | None:
+    from accounts.models import User
+
+    user = User.objects.select_related("upstream_key").filter(pk=user_id, is_active=True).first()
+    if user is None:
+        return None
+    byok = getattr(user, "upstream_key", None)
+    return Principal(
+        user_id=user.id,
+        email=user.email,
+        role=user.role,
+        user_rpm=user.rpm,
+        user_tpm=user.tpm,
+        user_budget=user.budget,
+        user_budget_period=user.budget_period,
+        byok_encrypted=byok.encrypted if byok else None,
+    )
+
+
+def principal_for_user(user_id: int) -> Principal | None:
+    """Return the principal of an active user (JWT or session callers), cached."""
+    cache_key = f"u:{user_id}"
+    found, principal = _cached(cache_key)
+    if found:
+        return principal
+    principal = _principal_for_user_id(user_id)
+    _remember(cache_key, principal)
+    return principal
+
+
+async def aprincipal_for_key_hash(key_hash: str) -> Principal | None:
+    """Return the principal of an enabled, unexpired key of an active user, or None."""
+    cache_key = f"k:{key_hash}"
+    found, principal = _cached(cache_key)
+    if found:
+        if principal is not None and principal.expired():
+            return None
+        return principal
+    principal = await sync_to_async(_principal_for_key_hash, thread_sensitive=False)(key_hash)
+    _remember(cache_key, principal)
+    return principal
+
+
+async def aprincipal_for_user(user_id: int) -> Principal | None:
+    """See principal_for_user()."""
+    cache_key = f"u:{user_id}"
+    found, principal = _cached(cache_key)
+    if found:
+        return principal
+    principal = await sync_to_async(_principal_for_user_id, thread_sensitive=False)(user_id)
+    _remember(cache_key, principal)
+    return principal

@@ -1,0 +1,323 @@
+"""Writes for users, gateway keys, upstream secrets, device codes and credits."""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from decimal import Decimal
+
+from django.contrib.auth.password_validation import validate_password
+from django.db import IntegrityError, transaction
+from django.db.models import F
+from django.utils import timezone
+
+from accounts import crypto, principals
+from accounts.models import (
+    CreditAccount,
+    DeviceCode,
+    GatewayKey,
+    LedgerEntry,
+    Role,
+    UpstreamKey,
+    User,
+    UserUpstreamKey,
+)
+from accounts.secrets_util import display_prefix, hash_secret, last4, new_gateway_secret
+from gateway_project.errors import ApiError
+
+# ---------------------------------------------------------------- users
+
+
+@transaction.atomic
+def user_create(*, email: str, password: str, role: str = Role.USER) -> User:
+    """Create a user with a validated password and an empty credit account."""
+    email = email.strip().lower()
+    validate_password(password)
+    if User.objects.filter(email=email).exists():
+        raise ApiError("An account with this email already exists.", status_code=400)
+    try:
+        user = User.objects.create_user(email=email, password=password, role=role, is_superuser=role == Role.ADMIN)
+    except IntegrityError as exc:
+        raise ApiError("An account with this email already exists.", status_code=400) from exc
+    CreditAccount.objects.create(user=user)
+    return user
+
+
+def user_change_password(*, user: User, old_password: str, new_password: str) -> None:
+    if not user.check_password(old_password):
+        raise ApiError("The current password is wrong.", status_code=400)
+    validate_password(new_password, user=user)
+    user.set_password(new_password)
+    user.save(update_fields=["password"])
+
+
+@transaction.atomic
+def user_set_role(*, user: User, role: str) -> User:
+    if role not in Role.values:
+        raise ApiError(f"role must be one of {', '.join(Role.values)}", status_code=400)
+    user.role = role
+    user.is_superuser = role == Role.ADMIN
+    user.save(update_fields=["role", "is_superuser"])
+    transaction.on_commit(lambda: principals.invalidate_user(user.id))
+    return user
+
+
+@transaction.atomic
+def user_set_active(*, user: User, active: bool) -> User:
+    """Enable or disable a user; a disabled user's tokens and keys stop working at once."""
+    user.is_active = active
+    user.save(update_fields=["is_active"])
+    transaction.on_commit(lambda: principals.invalidate_user(user.id))
+    return user
+
+
+@transaction.atomic
+def user_set_limits(
+    *, user: User, rpm: int | None = None, tpm: int | None = None,
+    budget: Decimal | None = None, budget_period: str | None = None, fields: set[str],
+) -> User:
+    values = {"rpm": rpm, "tpm": tpm, "budget": budget, "budget_period": budget_period}
+    for name in fields:
+        setattr(user, name, values[name])
+    user.save(update_fields=sorted(fields))
+    transaction.on_commit(lambda: principals.invalidate_user(user.id))
+    return user
+
+
+# ---------------------------------------------------------------- gateway keys
+
+
+@dataclass(frozen=True)
+class CreatedKey:
+    key: GatewayKey
+    secret: str
+
+
+@transaction.atomic
+def gateway_key_create(
+    *, user: User, name: str, expires_at: datetime | None = None, models: list[str] | None = None
+) -> CreatedKey:
+    """Create a gateway key; the secret is returned here once and never stored."""
+    if expires_at is not None and expires_at <= timezone.now():
+        raise ApiError("expiresAt must be in the future.", status_code=400, extra={"param": "expiresAt"})
+    secret = new_gateway_secret()
+    key = GatewayKey.objects.create(
+        user=user,
+        name=name.strip() or "default",
+        prefix=display_prefix(secret),
+        key_hash=hash_secret(secret),
+        expires_at=expires_at,
+        allowed_models=list(models or []),
+    )
+    return CreatedKey(key=key, secret=secret)
+
+
+@transaction.atomic
+def gateway_key_update(*, key: GatewayKey, **changes) -> GatewayKey:
+    """Apply ``changes`` (enabled, rpm, tpm, budget, budget_period, name, models) to a key."""
+    for name, value in changes.items():
+        setattr(key, name, value)
+    key.save(update_fields=sorted(changes))
+    transaction.on_commit(lambda: principals.invalidate_user(key.user_id))
+    return key
+
+
+@transaction.atomic
+def gateway_key_delete(*, key: GatewayKey) -> None:
+    """Soft-delete a key: it stops working at once, its logs keep pointing at it."""
+    key.deleted_at = timezone.now()
+    key.enabled = False
+    key.save(update_fields=["deleted_at", "enabled"])
+    transaction.on_commit(lambda: principals.invalidate_user(key.user_id))
+
+
+def gateway_key_touch(*, key_ids: set[int], when: datetime) -> None:
+    """Record that keys were used (called in batches by the log flusher)."""
+    if key_ids:
+        GatewayKey.objects.filter(id__in=key_ids).update(last_used_at=when)
+
+
+# ---------------------------------------------------------------- BYOK
+
+
+@transaction.atomic
+def user_upstream_key_set(*, user: User, api_key: str) -> UserUpstreamKey:
+    api_key = api_key.strip()
+    if len(api_key) < 8 or any(c.isspace() for c in api_key):
+        raise ApiError("apiKey does not look like an API key.", status_code=400, extra={"param": "apiKey"})
+    record, _ = UserUpstreamKey.objects.update_or_create(
+        user=user, defaults={"encrypted": crypto.encrypt(api_key), "last4": last4(api_key)}
+    )
+    transaction.on_commit(lambda: principals.invalidate_user(user.id))
+    return record
+
+
+@transaction.atomic
+def user_upstream_key_delete(*, user: User) -> bool:
+    deleted, _ = UserUpstreamKey.objects.filter(user=user).delete()
+    transaction.on_commit(lambda: principals.invalidate_user(user.id))
+    return bool(deleted)
+
+
+# ---------------------------------------------------------------- server pool
+
+
+@transaction.atomic
+def upstream_key_add(*, api_key: str, label: str = "", account: str = "", provider: str = "openrouter") -> UpstreamKey:
+    """Add a key to the server pool (idempotent on the key itself)."""
+    api_key = api_key.strip()
+    if len(api_key) < 8 or any(c.isspace() for c in api_key):
+        raise ApiError("apiKey does not look like an API key.", status_code=400, extra={"param": "apiKey"})
+    record, _ = UpstreamKey.objects.get_or_create(
+        key_hash=hash_secret(api_key),
+        defaults={
+            "encrypted": crypto.encrypt(api_key),
+            "last4": last4(api_key),
+            "label": label,
+            "account": account,
+            "provider": provider,
+        },
+    )
+    from gateway_project import invalidation
+
+    transaction.on_commit(lambda: invalidation.publish("upstream_pool"))
+    return record
+
+
+def upstream_keys_import(*, text: str, account: str = "") -> dict[str, int]:
+    """Add every key of a text file (one a line; blank lines and ``#`` comments skipped)."""
+    added = existing = 0
+    lines = [line.strip() for line in text.splitlines()]
+    keys = [line for line in lines if line and not line.startswith("#")]
+    for bad in keys:
+        if len(bad) < 8 or any(c.isspace() for c in bad):
+            raise ApiError("Every line must hold one API key; nothing was imported.", status_code=400)
+    with transaction.atomic():
+        for key in keys:
+            if UpstreamKey.objects.filter(key_hash=hash_secret(key)).exists():
+                existing += 1
+            else:
+                upstream_key_add(api_key=key, account=account)
+                added += 1
+    return {"added": added, "existing": existing}
+
+
+# ---------------------------------------------------------------- encryption rotation
+
+
+def secrets_rotate(*, old_keys: list[str]) -> int:
+    """Re-encrypt every stored secret under the current master key; return how many changed."""
+    from models_catalog.services import provider_secrets_for_rotation
+
+    changed = 0
+    with transaction.atomic():
+        for model in (UserUpstreamKey, UpstreamKey):
+            for record in model.objects.select_for_update().all():
+                if crypto.is_current(record.encrypted):
+                    continue
+                record.encrypted = crypto.encrypt(crypto.decrypt(record.encrypted, extra_keys=old_keys))
+                record.save(update_fields=["encrypted"])
+                changed += 1
+        for record, field_name in provider_secrets_for_rotation():
+            value = getattr(record, field_name)
+            if not value or crypto.is_current(value):
+                continue
+            setattr(record, field_name, crypto.encrypt(crypto.decrypt(value, extra_keys=old_keys)))
+            record.save(update_fields=[field_name])
+            changed += 1
+    principals.invalidate_user(0)
+    return changed
+
+
+# ---------------------------------------------------------------- device flow
+
+DEVICE_CODE_TTL = timedelta(minutes=10)
+USER_CODE_ALPHABET = "BCDFGHJKLMNPQRSTVWXZ"  # no vowels: no words, no 0/O confusion
+
+
+def _user_code() -> str:
+    raw = "".join(secrets.choice(USER_CODE_ALPHABET) for _ in range(8))
+    return f"{raw[:4]}-{raw[4:]}"
+
+
+def device_code_create() -> tuple[DeviceCode, str]:
+    """Start a device login; return the record and the device code (shown once)."""
+    device_code = secrets.token_urlsafe(32)
+    for _ in range(5):
+        try:
+            record = DeviceCode.objects.create(
+                device_code_hash=hashlib.sha256(device_code.encode()).hexdigest(),
+                user_code=_user_code(),
+                expires_at=timezone.now() + DEVICE_CODE_TTL,
+            )
+            return record, device_code
+        except IntegrityError:
+            continue
+    raise ApiError("Could not allocate a device code; try again.", status_code=503)
+
+
+@transaction.atomic
+def device_code_approve(*, user_code: str, user: User, approve: bool = True) -> DeviceCode:
+    code = user_code.strip().upper().replace(" ", "")
+    if len(code) == 8:
+        code = f"{code[:4]}-{code[4:]}"
+    record = DeviceCode.objects.select_for_update().filter(user_code=code).first()
+    if record is None or record.expires_at <= timezone.now() or record.status != DeviceCode.Status.PENDING:
+        raise ApiError("This code is unknown, expired or already used.", status_code=400)
+    record.status = DeviceCode.Status.APPROVED if approve else DeviceCode.Status.DENIED
+    record.user = user
+    record.save(update_fields=["status", "user"])
+    return record
+
+
+@transaction.atomic
+def device_code_poll(*, device_code: str) -> User:
+    """Exchange an approved device code for its user, once; raise the RFC 8628 errors otherwise."""
+    digest = hashlib.sha256(device_code.encode()).hexdigest()
+    record = DeviceCode.objects.select_for_update().filter(device_code_hash=digest).first()
+    now = timezone.now()
+    if record is None:
+        raise ApiError("invalid_grant", status_code=400, extra={"error": "invalid_grant"})
+    if record.expires_at <= now:
+        raise ApiError("expired_token", status_code=400, extra={"error": "expired_token"})
+    if record.status == DeviceCode.Status.DENIED:
+        raise ApiError("access_denied", status_code=400, extra={"error": "access_denied"})
+    if record.status == DeviceCode.Status.CONSUMED:
+        raise ApiError("invalid_grant", status_code=400, extra={"error": "invalid_grant"})
+    too_fast = record.last_polled_at and (now - record.last_polled_at).total_seconds() < record.interval
+    record.last_polled_at = now
+    if record.status == DeviceCode.Status.PENDING:
+        if too_fast:
+            record.interval += 5
+            record.save(update_fields=["last_polled_at", "interval"])
+            raise ApiError("slow_down", status_code=400, extra={"error": "slow_down", "interval": record.interval})
+        record.save(update_fields=["last_polled_at"])
+        raise ApiError("authorization_pending", status_code=400, extra={"error": "authorization_pending"})
+    record.status = DeviceCode.Status.CONSUMED
+    record.save(update_fields=["status", "last_polled_at"])
+    if not record.user.is_active:
+        raise ApiError("access_denied", status_code=400, extra={"error": "access_denied"})
+    return record.user
+
+
+# ---------------------------------------------------------------- credits
+
+
+@transaction.atomic
+def credits_top_up(*, user: User, amount: Decimal, note: str = "", by: User | None = None) -> LedgerEntry:
+    """Add ``amount`` (positive, or negative for a correction) to a user's balance, with a ledger line."""
+    if amount == 0:
+        raise ApiError("amount must not be zero.", status_code=400, extra={"param": "amount"})
+    CreditAccount.objects.get_or_create(user=user)
+    CreditAccount.objects.filter(user=user).update(balance=F("balance") + amount)
+    account = CreditAccount.objects.get(user=user)
+    return LedgerEntry.objects.create(
+        user=user,
+        kind=LedgerEntry.Kind.TOPUP if amount > 0 else LedgerEntry.Kind.ADJUSTMENT,
+        amount=amount,
+        balance_after=account.balance,
+        note=note[:255],
+        created_by=by,
+    )

@@ -1,0 +1,139 @@
+"""The /v1 ASGI app: authenticate, validate, admit, route, relay, settle, record.
+
+A bare ASGI callable rather than a Django view or a Channels consumer: it pays
+neither the view stack nor a thread hop per request (docs/decisions/0001-hot-path.md).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+
+import orjson
+
+from chat.proxy import auth, catalog_api, exchange as ex, passthrough, upstream
+from chat.proxy.asgi_io import encode_headers, read_body, send_whole
+from chat.proxy.errors import ProxyError
+from chat.proxy.relay import relay_stream
+from chat.proxy.validation import parse_json_object
+
+log = logging.getLogger(__name__)
+
+
+class ProxyApp:
+    """Serve ``/v1/*``."""
+
+    async def startup(self) -> None:
+        upstream.session()
+
+    async def shutdown(self) -> None:
+        await upstream.close()
+
+    async def __call__(self, scope, receive, send) -> None:
+        request_id = ex.new_request_id()
+        headers = dict(scope["headers"])
+        path, method = scope["path"], scope["method"]
+        try:
+            principal = await auth.authenticate(headers)
+            if path == "/v1/chat/completions":
+                if method != "POST":
+                    raise ProxyError(405, "Use POST for /v1/chat/completions.", code="method_not_allowed")
+                await self._chat(scope, receive, send, headers, principal, request_id)
+            elif path == "/v1/models" and method == "GET":
+                await send_whole(send, 200, await catalog_api.list_models(principal), {"x-request-id": request_id})
+            elif path.startswith("/v1/models/") and method == "GET":
+                body = await catalog_api.get_model(principal, path.removeprefix("/v1/models/"))
+                await send_whole(send, 200, body, {"x-request-id": request_id})
+            else:
+                await passthrough.forward(scope, receive, send, principal, request_id)
+        except ProxyError as error:
+            await send_whole(send, error.status, error.body(), {"x-request-id": request_id, **error.headers})
+        except ConnectionResetError:
+            return
+
+    async def _chat(self, scope, receive, send, headers, principal, request_id: str) -> None:
+        from django.conf import settings
+
+        started = time.monotonic()
+        body = None
+        try:
+            raw = await read_body(receive, settings.GATEWAY.max_body_bytes)
+            content_type = headers.get(b"content-type", b"").decode("latin-1")
+            body = parse_json_object(raw, content_type)
+            exchange = await ex.prepare(principal=principal, body=body, source="api", request_id=request_id)
+        except ProxyError as error:
+            ex.record_refusal(principal=principal, request_id=request_id, body=body, source="api", error=error,
+                              started=started)
+            raise
+        try:
+            opened = await ex.open_upstream(exchange)
+        except ProxyError:
+            await ex.finish(exchange)
+            raise
+        try:
+            if exchange.stream:
+                await self._stream(receive, send, exchange, opened)
+            else:
+                await self._whole(send, exchange, opened)
+        finally:
+            await ex.finish(exchange)
+
+    async def _whole(self, send, exchange: ex.Exchange, opened) -> None:
+        try:
+            raw = await asyncio.wait_for(opened.response.read(), timeout=max(exchange.deadline - time.monotonic(), 1))
+        except (TimeoutError, OSError) as exc:
+            error = ProxyError(504, "The upstream did not finish its answer in time.", code="upstream_timeout")
+            exchange.error, exchange.status = error, 504
+            raise error from exc
+        finally:
+            opened.response.release()
+        raw = opened.adapter.chat_response(raw, model=opened.model.model_id)
+        try:
+            parsed = orjson.loads(raw)
+        except orjson.JSONDecodeError:
+            parsed = None
+        if isinstance(parsed, dict):
+            ex.note_usage(exchange, parsed.get("usage"))
+            if not exchange.usage_reported:
+                exchange.prompt_tokens = ex.estimate_prompt_tokens(exchange.body)
+                text = "".join(str((c.get("message") or {}).get("content") or "") for c in parsed.get("choices") or [])
+                exchange.completion_tokens = max(len(text) // 4, 1)
+            exchange.response_body = parsed
+        exchange.status = 200
+        exchange.mark_first_byte()
+        await send_whole(send, 200, raw, exchange.gateway_headers())
+
+    async def _stream(self, receive, send, exchange: ex.Exchange, opened) -> None:
+        head = {"cache-control": "no-cache", "x-accel-buffering": "no", **exchange.gateway_headers()}
+        await send({
+            "type": "http.response.start",
+            "status": 200,
+            "headers": [(b"content-type", b"text/event-stream; charset=utf-8"), *encode_headers(head)],
+        })
+        exchange.status = 200
+
+        async def emit(data: bytes) -> None:
+            await send({"type": "http.response.body", "body": data, "more_body": True})
+
+        relay = asyncio.ensure_future(relay_stream(opened, exchange, emit))
+        watcher = asyncio.ensure_future(_wait_disconnect(receive))
+        done, _ = await asyncio.wait({relay, watcher}, return_when=asyncio.FIRST_COMPLETED)
+        if watcher in done and relay not in done:
+            exchange.disconnected = True
+            relay.cancel()  # closing the upstream response cancels the upstream request
+            try:
+                await relay
+            except asyncio.CancelledError:
+                pass
+            return
+        watcher.cancel()
+        relay.result()
+        await send({"type": "http.response.body", "body": b"", "more_body": False})
+
+
+async def _wait_disconnect(receive) -> None:
+    while True:
+        message = await receive()
+        if message["type"] == "http.disconnect":
+            return

@@ -1,0 +1,33 @@
+"""Small ASGI helpers for the proxy: read a bounded body, send a whole response."""
+
+from __future__ import annotations
+
+from chat.proxy.errors import ProxyError
+
+
+async def read_body(receive, limit: int) -> bytes:
+    """Return the request body; raise 413 past ``limit`` bytes without reading the rest."""
+    chunks: list[bytes] = []
+    size = 0
+    while True:
+        message = await receive()
+        if message["type"] == "http.disconnect":
+            raise ConnectionResetError("client went away")
+        chunk = message.get("body", b"")
+        size += len(chunk)
+        if size > limit:
+            raise ProxyError(413, f"Request body is larger than {limit} bytes.", code="request_too_large")
+        chunks.append(chunk)
+        if not message.get("more_body"):
+            return b"".join(chunks)
+
+
+def encode_headers(headers: dict[str, str]) -> list[tuple[bytes, bytes]]:
+    return [(k.encode("latin-1"), str(v).encode("latin-1")) for k, v in headers.items()]
+
+
+async def send_whole(send, status: int, body: bytes, headers: dict[str, str], content_type: bytes = b"application/json") -> None:
+    raw = [(b"content-type", content_type), (b"content-length", str(len(body)).encode())]
+    raw += encode_headers(headers)
+    await send({"type": "http.response.start", "status": status, "headers": raw})
+    await send({"type": "http.response.body", "body": body})

@@ -1,0 +1,46 @@
+"""Authenticate a /v1 caller: gateway key (Bearer or X-Client-API-Key) or JWT."""
+
+from __future__ import annotations
+
+from accounts import principals
+from accounts.principals import Principal
+from accounts.secrets_util import KEY_PREFIX, hash_secret
+from chat.proxy.errors import ProxyError
+
+
+def credential_from(headers: dict[bytes, bytes]) -> str | None:
+    raw = headers.get(b"authorization")
+    if raw:
+        scheme, _, token = raw.decode("latin-1").partition(" ")
+        if scheme.lower() == "bearer" and token.strip():
+            return token.strip()
+    raw = headers.get(b"x-client-api-key")
+    return raw.decode("latin-1").strip() if raw else None
+
+
+def _jwt_user_id(token: str) -> int | None:
+    from rest_framework_simplejwt.exceptions import TokenError
+    from rest_framework_simplejwt.tokens import AccessToken
+
+    try:
+        return int(AccessToken(token)["user_id"])
+    except (TokenError, KeyError, ValueError):
+        return None
+
+
+async def authenticate(headers: dict[bytes, bytes]) -> Principal:
+    """Return the caller's principal or raise 401 in the OpenAI shape."""
+    token = credential_from(headers)
+    if not token:
+        raise ProxyError(401, "Missing API key: send it as 'Authorization: Bearer <key>' or 'X-Client-API-Key'.",
+                         code="missing_api_key")
+    if token.startswith(KEY_PREFIX):
+        principal = await principals.aprincipal_for_key_hash(hash_secret(token))
+    elif token.count(".") == 2:
+        user_id = _jwt_user_id(token)
+        principal = await principals.aprincipal_for_user(user_id) if user_id is not None else None
+    else:
+        principal = None
+    if principal is None:
+        raise ProxyError(401, "Invalid API key: it is unknown, disabled, expired or deleted.", code="invalid_api_key")
+    return principal

@@ -1,0 +1,123 @@
+"""Admission: requests and tokens per minute (per key and per user) and daily usage per model.
+
+Each admission is one ``state.check`` call: one Lua script in Redis, so several
+gateway processes together admit no more than the limit. Tokens are only known
+after the answer, so token counters are checked at admission (already at the
+limit means refused) and charged at settlement.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+
+from django.conf import settings
+
+from accounts.principals import Principal
+from chat.proxy import clock
+from chat.proxy.errors import ProxyError
+from chat.proxy.state import Counter, StateUnavailable, store
+
+log = logging.getLogger(__name__)
+DAY = 86400
+
+
+@dataclass
+class Admission:
+    headers: dict[str, str] = field(default_factory=dict)
+    token_keys: list[tuple[str, int]] = field(default_factory=list)  # (counter key, ttl) to charge tokens to
+    degraded: bool = False
+
+
+def _reset_duration(seconds: int) -> str:
+    seconds = max(int(seconds), 0)
+    if seconds >= 60:
+        return f"{seconds // 60}m{seconds % 60}s"
+    return f"{seconds}s"
+
+
+def _seconds_to_midnight(now: float) -> int:
+    return int(DAY - (now % DAY)) or DAY
+
+
+def _counters(principal: Principal, model_id: str, daily: tuple[int | None, int | None]) -> tuple[list[Counter], list[str]]:
+    cfg = settings.GATEWAY
+    now = clock.now()
+    minute = int(now // 60)
+    ttl_minute = 60 - int(now % 60)
+    counters: list[Counter] = []
+    labels: list[str] = []
+    scopes = [(f"u{principal.user_id}", principal.user_rpm or cfg.default_rpm, principal.user_tpm or cfg.default_tpm)]
+    if principal.key_id is not None:
+        scopes.insert(0, (f"k{principal.key_id}", principal.key_rpm or cfg.default_rpm, principal.key_tpm or cfg.default_tpm))
+    for scope, rpm, tpm in scopes:
+        counters.append(Counter(f"gw:rl:{scope}:r:{minute}", rpm, ttl_minute, 1))
+        labels.append("rpm")
+        counters.append(Counter(f"gw:rl:{scope}:t:{minute}", tpm, ttl_minute, 0))
+        labels.append("tpm")
+    max_requests, max_tokens = daily
+    day = int(now // DAY)
+    ttl_day = _seconds_to_midnight(now)
+    if max_requests is not None:
+        counters.append(Counter(f"gw:ud:{principal.user_id}:{model_id}:r:{day}", max_requests, ttl_day, 1))
+        labels.append("daily_requests")
+    if max_tokens is not None:
+        counters.append(Counter(f"gw:ud:{principal.user_id}:{model_id}:t:{day}", max_tokens, ttl_day, 0))
+        labels.append("daily_tokens")
+    return counters, labels
+
+
+async def admit(principal: Principal, model_id: str, daily: tuple[int | None, int | None]) -> Admission:
+    """Count one request against every limit, or raise 429 naming the limit that is spent."""
+    counters, labels = _counters(principal, model_id, daily)
+    try:
+        result = await store().check(counters)
+    except StateUnavailable:
+        if settings.GATEWAY.redis_failure_mode == "closed":
+            log.error("rate-limit store unreachable; refusing requests (REDIS_FAILURE_MODE=closed)")
+            raise ProxyError(503, "The gateway's rate-limit store is unavailable; try again shortly.",
+                             code="limits_unavailable") from None
+        log.warning("rate-limit store unreachable; admitting without limits (REDIS_FAILURE_MODE=open)")
+        return Admission(degraded=True)
+    # OpenAI's limit headers describe the tightest scope: the key's when there is one.
+    headers = {
+        "x-ratelimit-limit-requests": str(counters[0].limit),
+        "x-ratelimit-remaining-requests": str(max(counters[0].limit - result.values[0], 0)),
+        "x-ratelimit-reset-requests": _reset_duration(result.ttls[0]),
+        "x-ratelimit-limit-tokens": str(counters[1].limit),
+        "x-ratelimit-remaining-tokens": str(max(counters[1].limit - result.values[1], 0)),
+        "x-ratelimit-reset-tokens": _reset_duration(result.ttls[1]),
+    }
+    if not result.ok:
+        label = labels[result.failed]
+        wait = max(result.ttls[result.failed], 1)
+        if label.startswith("daily"):
+            what = "requests" if label == "daily_requests" else "tokens"
+            limit = counters[result.failed].limit
+            headers.update({"x-should-retry": "false", "retry-after": str(wait)})
+            raise ProxyError(
+                429,
+                f"Daily limit of {limit} {what} for {model_id} reached; it resets at 00:00 UTC (in {wait} s).",
+                code="daily_limit_exceeded",
+                headers=headers,
+            )
+        headers["retry-after"] = str(wait)
+        what = "requests" if label == "rpm" else "tokens"
+        raise ProxyError(
+            429,
+            f"Rate limit of {counters[result.failed].limit} {what} per minute reached; retry in {wait} s.",
+            code="rate_limit_exceeded",
+            headers=headers,
+        )
+    token_keys = [(c.key, c.ttl) for c, label in zip(counters, labels, strict=True) if label in ("tpm", "daily_tokens")]
+    return Admission(headers=headers, token_keys=token_keys)
+
+
+async def charge_tokens(admission: Admission, tokens: int) -> None:
+    """Add the tokens a request used to its per-minute and daily token counters."""
+    if tokens <= 0 or not admission.token_keys:
+        return
+    try:
+        await store().add([(key, tokens, ttl) for key, ttl in admission.token_keys])
+    except StateUnavailable:
+        log.warning("could not record %s tokens: rate-limit store unreachable", tokens)

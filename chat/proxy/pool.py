@@ -1,0 +1,197 @@
+"""Upstream keys and what the gateway knows about their accounts.
+
+Keys that share an upstream account share its limits, so health is kept per
+account: which account is spent until when (per-minute and per-day free-tier
+windows, from 429s and from ``X-RateLimit-*`` headers on every answer), which
+model is rate-limited on which account, and a circuit breaker per key for
+keys that fail authentication or keep failing. It lives in the shared store,
+so every gateway process routes on the same facts.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import time
+from dataclasses import dataclass
+
+from asgiref.sync import sync_to_async
+from django.conf import settings
+
+from chat.proxy.state import StateUnavailable, store
+
+log = logging.getLogger(__name__)
+ACCOUNT_TTL = 2 * 86400
+BREAKER_THRESHOLD = 5  # consecutive failures that open a key's breaker
+BREAKER_OPEN_S = 60.0
+AUTH_BREAKER_OPEN_S = 600.0
+
+
+@dataclass(frozen=True)
+class Credential:
+    """One upstream key, in memory only. ``repr`` never shows the secret."""
+
+    secret: str
+    key_id: str  # first 12 hex of the key's SHA-256: names it in state and logs
+    account: str
+    source: str  # byok, pool, provider
+
+    def __repr__(self) -> str:
+        return f"Credential({self.source}:{self.masked})"
+
+    @property
+    def masked(self) -> str:
+        return f"…{self.secret[-4:]}" if len(self.secret) >= 8 else "…"
+
+
+def credential(secret: str, *, source: str, account: str = "") -> Credential:
+    key_id = hashlib.sha256(secret.encode()).hexdigest()[:12]
+    return Credential(secret=secret, key_id=key_id, account=account or f"key-{key_id}", source=source)
+
+
+# ---------------------------------------------------------------- the server pool
+
+
+def _load_pool() -> list[Credential]:
+    from accounts import crypto
+    from accounts.models import UpstreamKey
+
+    creds: list[Credential] = []
+    for i, raw in enumerate(settings.GATEWAY.openrouter_api_keys):
+        account, sep, secret = raw.partition("=")
+        if not sep:
+            account, secret = "", raw
+        creds.append(credential(secret.strip(), source="pool", account=account.strip()))
+    for record in UpstreamKey.objects.filter(enabled=True, provider="openrouter"):
+        try:
+            creds.append(credential(crypto.decrypt(record.encrypted), source="pool", account=record.account))
+        except crypto.DecryptionError:
+            log.error("upstream key %s does not decrypt under the configured master keys; skipped", record.id)
+    seen: set[str] = set()
+    return [c for c in creds if not (c.key_id in seen or seen.add(c.key_id))]
+
+
+_pool: list[tuple[float, list[Credential]]] = []
+POOL_TTL = 30.0
+
+
+def invalidate_local() -> None:
+    _pool.clear()
+
+
+async def server_pool() -> list[Credential]:
+    """The server's upstream keys (env and admin-added), cached for ``POOL_TTL`` seconds."""
+    if _pool and _pool[0][0] > time.monotonic():
+        return _pool[0][1]
+    creds = await sync_to_async(_load_pool, thread_sensitive=False)()
+    _pool[:] = [(time.monotonic() + POOL_TTL, creds)]
+    return creds
+
+
+# ---------------------------------------------------------------- account health
+
+
+def _key(account: str) -> str:
+    return f"gw:acct:{account}"
+
+
+@dataclass(frozen=True)
+class Health:
+    """What the shared state says about one account, read once per request."""
+
+    fields: dict[str, str]
+
+    def _f(self, name: str) -> float:
+        try:
+            return float(self.fields.get(name, "0"))
+        except ValueError:
+            return 0.0
+
+    def blocked(self, cred: Credential, model: str, now: float) -> tuple[str, float] | None:
+        """Return (reason, until) when ``cred`` must not be used for ``model`` now."""
+        if self._f(f"cb:{cred.key_id}") > now:
+            return "circuit_open", self._f(f"cb:{cred.key_id}")
+        if self._f("day_until") > now:
+            return "account_daily_quota", self._f("day_until")
+        if self._f("until") > now:
+            return "account_rate_limited", self._f("until")
+        if self._f(f"m:{model}") > now:
+            return "model_rate_limited", self._f(f"m:{model}")
+        return None
+
+    def capacity(self, now: float) -> float:
+        """Requests left in the account's current window (unknown counts as plenty)."""
+        if "rem" not in self.fields or self._f("reset") <= now:
+            return 1e9
+        return self._f("rem")
+
+
+async def read_health(accounts: list[str]) -> dict[str, Health]:
+    unique = list(dict.fromkeys(accounts))
+    try:
+        raw = await store().get_hashes([_key(a) for a in unique])
+    except StateUnavailable:
+        log.warning("routing state unreachable; routing without account health")
+        raw = [{} for _ in unique]
+    return {a: Health(h) for a, h in zip(unique, raw, strict=True)}
+
+
+async def _update(account: str, fields: dict[str, str]) -> None:
+    try:
+        await store().update_hash(_key(account), fields, ACCOUNT_TTL)
+    except StateUnavailable:
+        log.warning("routing state unreachable; could not record account %s", account)
+
+
+def _reset_epoch(value: str | None) -> float | None:
+    """``X-RateLimit-Reset`` is epoch milliseconds at OpenRouter; accept seconds too."""
+    if not value:
+        return None
+    try:
+        number = float(value)
+    except ValueError:
+        return None
+    return number / 1000.0 if number > 1e11 else number
+
+
+async def note_success(cred: Credential, headers) -> None:
+    """Record the limit headers of a good answer, and close the key's breaker."""
+    fields = {f"cbf:{cred.key_id}": "0"}
+    remaining = headers.get("X-RateLimit-Remaining")
+    reset = _reset_epoch(headers.get("X-RateLimit-Reset"))
+    if remaining is not None and reset is not None:
+        fields.update({"rem": remaining, "reset": str(reset), "lim": headers.get("X-RateLimit-Limit", "")})
+        if remaining.strip() == "0":
+            fields["until"] = str(reset)
+    await _update(cred.account, fields)
+
+
+async def note_rate_limited(cred: Credential, model: str, message: str, headers, retry_after: float | None) -> tuple[str, float]:
+    """Record a 429 and return (scope, until): the account's window or the model's."""
+    now = time.time()
+    reset = _reset_epoch(headers.get("X-RateLimit-Reset"))
+    if "per-day" in message:
+        until = reset or now + 3600
+        await _update(cred.account, {"day_until": str(until), "rem": "0", "reset": str(until)})
+        return "account_daily_quota", until
+    if "per-min" in message or (reset and "Provider returned error" not in message):
+        until = reset or now + 60
+        await _update(cred.account, {"until": str(until), "rem": "0", "reset": str(until)})
+        return "account_rate_limited", until
+    until = now + (retry_after if retry_after is not None else 10.0)
+    await _update(cred.account, {f"m:{model}": str(until)})
+    return "model_rate_limited", until
+
+
+async def note_failure(cred: Credential, *, auth: bool = False) -> None:
+    """Count a failure of the key; open its breaker on bad auth or after repeated failures."""
+    now = time.time()
+    if auth:
+        await _update(cred.account, {f"cb:{cred.key_id}": str(now + AUTH_BREAKER_OPEN_S)})
+        return
+    try:
+        count = await store().incr_hash(_key(cred.account), f"cbf:{cred.key_id}", 1, ACCOUNT_TTL)
+    except StateUnavailable:
+        return
+    if count >= BREAKER_THRESHOLD:
+        await _update(cred.account, {f"cb:{cred.key_id}": str(now + BREAKER_OPEN_S), f"cbf:{cred.key_id}": "0"})

@@ -1,0 +1,242 @@
+"""Shared state of the hot path: limit counters and upstream-account health.
+
+Two stores with the same semantics: Redis (several gateway processes share it;
+each check is one Lua script, so admission is atomic across processes) and
+process memory (the embedded default). See docs/decisions/0002-shared-state.md.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass
+
+from django.conf import settings
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Counter:
+    """One limit to check: ``key`` may hold at most ``limit`` within a window of ``ttl`` seconds.
+
+    ``cost`` is added when every counter of the check passes; a counter passes
+    when ``current + cost <= limit`` (or, for ``cost == 0``, ``current < limit``).
+    """
+
+    key: str
+    limit: int
+    ttl: int
+    cost: int
+
+
+@dataclass(frozen=True)
+class CheckResult:
+    ok: bool
+    failed: int  # index of the first counter over its limit, -1 when ok
+    values: tuple[int, ...]  # each counter's value after the check
+    ttls: tuple[int, ...]  # seconds until each counter's window resets
+
+
+_CHECK_LUA = """
+local n = #KEYS
+local values = {}
+local ttls = {}
+for i = 1, n do
+  local limit = tonumber(ARGV[(i - 1) * 3 + 1])
+  local ttl = tonumber(ARGV[(i - 1) * 3 + 2])
+  local cost = tonumber(ARGV[(i - 1) * 3 + 3])
+  local current = tonumber(redis.call('GET', KEYS[i]) or '0')
+  local left = redis.call('TTL', KEYS[i])
+  if left < 0 then left = ttl end
+  values[i] = current
+  ttls[i] = left
+  local over
+  if cost == 0 then over = current >= limit else over = current + cost > limit end
+  if over then
+    return {i, values, ttls}
+  end
+end
+for i = 1, n do
+  local ttl = tonumber(ARGV[(i - 1) * 3 + 2])
+  local cost = tonumber(ARGV[(i - 1) * 3 + 3])
+  if cost > 0 then
+    values[i] = redis.call('INCRBY', KEYS[i], cost)
+    if values[i] == cost then redis.call('EXPIRE', KEYS[i], ttl) end
+  end
+end
+return {0, values, ttls}
+"""
+
+
+class StateUnavailable(RuntimeError):
+    """The shared store cannot be reached."""
+
+
+class MemoryState:
+    """Process-memory store for the embedded default (one gateway process)."""
+
+    shared = False
+
+    def __init__(self) -> None:
+        self._counters: dict[str, tuple[int, float]] = {}
+        self._hashes: dict[str, tuple[dict[str, str], float]] = {}
+
+    def _get(self, key: str, now: float) -> tuple[int, float]:
+        value = self._counters.get(key)
+        if value is None or value[1] <= now:
+            return 0, 0.0
+        return value
+
+    async def check(self, counters: list[Counter]) -> CheckResult:
+        now = time.monotonic()
+        values, ttls = [], []
+        for i, c in enumerate(counters):
+            current, expires = self._get(c.key, now)
+            values.append(current)
+            ttls.append(int(expires - now) if expires else c.ttl)
+            over = current >= c.limit if c.cost == 0 else current + c.cost > c.limit
+            if over:
+                return CheckResult(False, i, tuple(values), tuple(ttls))
+        for i, c in enumerate(counters):
+            if c.cost:
+                current, expires = self._get(c.key, now)
+                self._counters[c.key] = (current + c.cost, expires or now + c.ttl)
+                values[i] = current + c.cost
+        if len(self._counters) > 100_000:
+            self._counters = {k: v for k, v in self._counters.items() if v[1] > now}
+        return CheckResult(True, -1, tuple(values), tuple(ttls))
+
+    async def add(self, items: list[tuple[str, int, int]]) -> None:
+        now = time.monotonic()
+        for key, amount, ttl in items:
+            current, expires = self._get(key, now)
+            self._counters[key] = (current + amount, expires or now + ttl)
+
+    async def get_hashes(self, keys: list[str]) -> list[dict[str, str]]:
+        now = time.time()
+        out = []
+        for key in keys:
+            value = self._hashes.get(key)
+            out.append(dict(value[0]) if value and value[1] > now else {})
+        return out
+
+    async def update_hash(self, key: str, fields: dict[str, str], ttl: int) -> None:
+        now = time.time()
+        current = self._hashes.get(key)
+        data = dict(current[0]) if current and current[1] > now else {}
+        data.update(fields)
+        self._hashes[key] = (data, now + ttl)
+
+    async def incr_hash(self, key: str, field: str, amount: int, ttl: int) -> int:
+        now = time.time()
+        current = self._hashes.get(key)
+        data = dict(current[0]) if current and current[1] > now else {}
+        data[field] = str(int(data.get(field, "0")) + amount)
+        self._hashes[key] = (data, now + ttl)
+        return int(data[field])
+
+    async def ping(self) -> bool:
+        return True
+
+    def reset(self) -> None:
+        self._counters.clear()
+        self._hashes.clear()
+
+
+class RedisState:
+    """Redis store: every gateway process sees the same counters and account health."""
+
+    shared = True
+
+    def __init__(self) -> None:
+        self._script_sha: str | None = None
+
+    def _client(self):
+        from gateway_project.redis_client import async_client
+
+        return async_client()
+
+    async def check(self, counters: list[Counter]) -> CheckResult:
+        keys = [c.key for c in counters]
+        args: list[int] = []
+        for c in counters:
+            args += [c.limit, c.ttl, c.cost]
+        client = self._client()
+        try:
+            if self._script_sha is None:
+                self._script_sha = await client.script_load(_CHECK_LUA)
+            try:
+                failed, values, ttls = await client.evalsha(self._script_sha, len(keys), *keys, *args)
+            except Exception as exc:
+                if "NOSCRIPT" not in str(exc):
+                    raise
+                self._script_sha = await client.script_load(_CHECK_LUA)
+                failed, values, ttls = await client.evalsha(self._script_sha, len(keys), *keys, *args)
+        except Exception as exc:
+            raise StateUnavailable(str(exc)) from exc
+        values = [int(v) for v in values] + [0] * (len(keys) - len(values))
+        ttls = [int(t) for t in ttls] + [c.ttl for c in counters[len(ttls):]]
+        return CheckResult(failed == 0, int(failed) - 1, tuple(values), tuple(ttls))
+
+    async def add(self, items: list[tuple[str, int, int]]) -> None:
+        try:
+            async with self._client().pipeline(transaction=False) as pipe:
+                for key, amount, ttl in items:
+                    pipe.incrby(key, amount)
+                    pipe.expire(key, ttl, nx=True)
+                await pipe.execute()
+        except Exception as exc:
+            raise StateUnavailable(str(exc)) from exc
+
+    async def get_hashes(self, keys: list[str]) -> list[dict[str, str]]:
+        if not keys:
+            return []
+        try:
+            async with self._client().pipeline(transaction=False) as pipe:
+                for key in keys:
+                    pipe.hgetall(key)
+                raw = await pipe.execute()
+        except Exception as exc:
+            raise StateUnavailable(str(exc)) from exc
+        return [{k.decode(): v.decode() for k, v in item.items()} for item in raw]
+
+    async def update_hash(self, key: str, fields: dict[str, str], ttl: int) -> None:
+        try:
+            async with self._client().pipeline(transaction=False) as pipe:
+                pipe.hset(key, mapping=fields)
+                pipe.expire(key, ttl)
+                await pipe.execute()
+        except Exception as exc:
+            raise StateUnavailable(str(exc)) from exc
+
+    async def incr_hash(self, key: str, field: str, amount: int, ttl: int) -> int:
+        try:
+            async with self._client().pipeline(transaction=False) as pipe:
+                pipe.hincrby(key, field, amount)
+                pipe.expire(key, ttl)
+                value, _ = await pipe.execute()
+        except Exception as exc:
+            raise StateUnavailable(str(exc)) from exc
+        return int(value)
+
+    async def ping(self) -> bool:
+        try:
+            return bool(await self._client().ping())
+        except Exception:
+            return False
+
+
+_store: list = []
+
+
+def store() -> MemoryState | RedisState:
+    """The process's store: Redis when ``REDIS_URL`` is set, else memory."""
+    if not _store:
+        _store.append(RedisState() if settings.GATEWAY.redis_url else MemoryState())
+    return _store[0]
+
+
+def reset_store() -> None:
+    """Forget the store (tests switch settings between runs)."""
+    _store.clear()

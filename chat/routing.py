@@ -1,0 +1,3 @@
+"""Channels HTTP consumers (SSE endpoints) of this app, mounted by gateway_project.routing."""
+
+http_urlpatterns: list = []

@@ -1,0 +1,83 @@
+"""Fixtures shared by every app's tests (the environment comes from ``testing/env.py``)."""
+
+from __future__ import annotations
+
+import httpx
+import pytest
+
+from testing import env
+from testing.servers import GatewayProcess, Simulator, ThreadedGateway
+
+
+@pytest.fixture(scope="session")
+def simulator_server():
+    sim = Simulator(env.SIM_PORT).start()
+    yield sim
+    sim.stop()
+
+
+@pytest.fixture
+def sim(simulator_server):
+    """The OpenRouter simulator, reset to its defaults for this test."""
+    simulator_server.reset()
+    return simulator_server
+
+
+@pytest.fixture(autouse=True)
+def _fresh_state():
+    """Every test starts with empty caches, limit counters and routing state, and a true clock."""
+    from django.core.cache import cache
+
+    from accounts import principals
+    from chat.proxy import clock, pool
+    from chat.proxy.state import reset_store
+    from gateway_project.redis_client import sync_client
+    from models_catalog import selectors
+
+    sync_client().flushdb()
+    cache.clear()
+    principals.invalidate_local()
+    selectors.invalidate_local()
+    pool.invalidate_local()
+    reset_store()
+    clock.reset()
+    yield
+    clock.reset()
+
+
+@pytest.fixture(scope="session")
+def _gateway_server(django_db_blocker):
+    server = ThreadedGateway(env.free_port()).start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def gateway(_gateway_server, transactional_db, sim):
+    """The gateway on real loopback HTTP, with the simulator as its upstream."""
+    return _gateway_server
+
+
+@pytest.fixture
+def gateway_process_factory(transactional_db, sim):
+    """Start extra gateway processes (uvicorn) sharing this test's PostgreSQL and Redis."""
+    from django.db import connection
+
+    started: list[GatewayProcess] = []
+    db = connection.settings_dict
+    url = f"postgres://{db['USER']}@{db['HOST']}:{db['PORT']}/{db['NAME']}"
+
+    def start(**extra_env: str) -> GatewayProcess:
+        proc = GatewayProcess(env.free_port(), {"DATABASE_URL": url, **extra_env}).start()
+        started.append(proc)
+        return proc
+
+    yield start
+    for proc in started:
+        proc.stop()
+
+
+@pytest.fixture
+def http():
+    with httpx.Client(timeout=30) as client:
+        yield client

@@ -1,0 +1,193 @@
+"""The one place that reads the environment.
+
+Every other module reads ``django.conf.settings`` (or, on the /v1 hot path,
+the ``Config`` object built here). Defaults make the embedded mode work with
+nothing set: SQLite, in-process cache, Celery tasks run inline, development
+secrets generated once into an ignored local file.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import secrets
+from dataclasses import dataclass, field
+from pathlib import Path
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+LOCAL_SECRETS_FILE = BASE_DIR / ".local-secrets.json"
+
+OPENROUTER_DEFAULT_BASE_URL = "https://openrouter.ai/api/v1"
+DEFAULT_RPM = 600
+DEFAULT_TPM = 1_000_000
+
+_HEX64 = re.compile(r"^[0-9a-fA-F]{64}$")
+_WEAK_SECRET_MARKERS = ("changeme", "change-me", "insecure", "secret", "password", "django-insecure")
+
+
+class ConfigError(RuntimeError):
+    """A required setting is missing or unusable; the message names the variable and the fix."""
+
+
+def _bool(value: str | None, default: bool = False) -> bool:
+    if value is None or value == "":
+        return default
+    return value.strip().lower() in {"1", "true", "yes", "on"}
+
+
+def _int(env: dict[str, str], name: str, default: int) -> int:
+    raw = env.get(name, "")
+    if raw.strip() == "":
+        return default
+    try:
+        return int(raw)
+    except ValueError as exc:
+        raise ConfigError(f"{name} must be a whole number, got {raw!r}") from exc
+
+
+def _csv(value: str | None) -> list[str]:
+    return [part.strip() for part in (value or "").split(",") if part.strip()]
+
+
+def _local_secrets() -> dict[str, str]:
+    """Return development secrets, generating them once into an ignored file."""
+    if LOCAL_SECRETS_FILE.exists():
+        data = json.loads(LOCAL_SECRETS_FILE.read_text())
+    else:
+        data = {}
+    wanted = {
+        "DJANGO_SECRET_KEY": lambda: secrets.token_urlsafe(50),
+        "JWT_SECRET": lambda: secrets.token_urlsafe(48),
+        "ENCRYPTION_MASTER_KEY": lambda: secrets.token_hex(32),
+    }
+    changed = False
+    for name, make in wanted.items():
+        if name not in data:
+            data[name] = make()
+            changed = True
+    if changed:
+        tmp = LOCAL_SECRETS_FILE.with_suffix(".tmp")
+        tmp.write_text(json.dumps(data, indent=2))
+        tmp.chmod(0o600)
+        tmp.replace(LOCAL_SECRETS_FILE)
+    return data
+
+
+def _require_strong(env: dict[str, str]) -> None:
+    """Refuse to start without DEBUG unless every required secret is present and strong."""
+    key = env.get("DJANGO_SECRET_KEY", "")
+    if len(key) < 50 or len(set(key)) < 5 or any(m in key.lower() for m in _WEAK_SECRET_MARKERS):
+        raise ConfigError(
+            "DJANGO_SECRET_KEY is missing or weak (need 50+ random characters); make one with: "
+            "python -c 'import secrets; print(secrets.token_urlsafe(50))'"
+        )
+    jwt = env.get("JWT_SECRET", "")
+    if len(jwt.encode()) < 32:
+        raise ConfigError(
+            "JWT_SECRET is missing or shorter than 32 bytes; make one with: "
+            "python -c 'import secrets; print(secrets.token_urlsafe(48))'"
+        )
+    master = env.get("ENCRYPTION_MASTER_KEY", "")
+    if not _HEX64.match(master):
+        raise ConfigError(
+            "ENCRYPTION_MASTER_KEY must be 64 hex characters (32 bytes); make one with: "
+            "python -c 'import secrets; print(secrets.token_hex(32))'"
+        )
+
+
+@dataclass(frozen=True)
+class Config:
+    debug: bool
+    secret_key: str
+    jwt_secret: str
+    encryption_master_key: str
+    encryption_previous_keys: list[str]
+    allowed_hosts: list[str]
+    database_url: str
+    redis_url: str | None
+    celery_broker_url: str | None
+    openrouter_base_url: str
+    openrouter_api_keys: list[str]
+    admin_email: str
+    admin_password: str | None
+    default_rpm: int
+    default_tpm: int
+    max_body_bytes: int
+    upstream_timeout_s: float
+    request_deadline_s: float
+    max_attempts: int
+    redis_failure_mode: str
+    log_bodies: bool
+    log_retention_days: int
+    log_flush_interval_s: float
+    log_batch_size: int
+    auth_cache_ttl_s: float
+    catalog_cache_ttl_s: float
+    catalog_sync_hours: float
+    default_max_tokens_reserve: int
+    registration_open: bool
+    extra: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def embedded(self) -> bool:
+        return self.redis_url is None
+
+
+def load(env: dict[str, str] | None = None) -> Config:
+    """Build the configuration from ``env`` (``os.environ`` by default)."""
+    env = dict(os.environ if env is None else env)
+    debug = _bool(env.get("DJANGO_DEBUG"))
+    if not debug:
+        _require_strong(env)
+        secret_key = env["DJANGO_SECRET_KEY"]
+        jwt_secret = env["JWT_SECRET"]
+        master = env["ENCRYPTION_MASTER_KEY"]
+    else:
+        local = _local_secrets() if not all(
+            env.get(n) for n in ("DJANGO_SECRET_KEY", "JWT_SECRET", "ENCRYPTION_MASTER_KEY")
+        ) else {}
+        secret_key = env.get("DJANGO_SECRET_KEY") or local["DJANGO_SECRET_KEY"]
+        jwt_secret = env.get("JWT_SECRET") or local["JWT_SECRET"]
+        master = env.get("ENCRYPTION_MASTER_KEY") or local["ENCRYPTION_MASTER_KEY"]
+        if not _HEX64.match(master):
+            raise ConfigError("ENCRYPTION_MASTER_KEY must be 64 hex characters (32 bytes); make one with: "
+                              "python -c 'import secrets; print(secrets.token_hex(32))'")
+    previous = _csv(env.get("ENCRYPTION_PREVIOUS_KEYS"))
+    for old in previous:
+        if not _HEX64.match(old):
+            raise ConfigError("ENCRYPTION_PREVIOUS_KEYS must be comma-separated 64-hex-character keys")
+    failure_mode = env.get("REDIS_FAILURE_MODE", "open").strip().lower()
+    if failure_mode not in {"open", "closed"}:
+        raise ConfigError("REDIS_FAILURE_MODE must be 'open' or 'closed'")
+    return Config(
+        debug=debug,
+        secret_key=secret_key,
+        jwt_secret=jwt_secret,
+        encryption_master_key=master.lower(),
+        encryption_previous_keys=[k.lower() for k in previous],
+        allowed_hosts=_csv(env.get("ALLOWED_HOSTS")) or ["127.0.0.1", "localhost"],
+        database_url=env.get("DATABASE_URL") or f"sqlite:///{BASE_DIR / 'db.sqlite3'}",
+        redis_url=env.get("REDIS_URL") or None,
+        celery_broker_url=env.get("CELERY_BROKER_URL") or None,
+        openrouter_base_url=(env.get("OPENROUTER_BASE_URL") or OPENROUTER_DEFAULT_BASE_URL).rstrip("/"),
+        openrouter_api_keys=_csv(env.get("OPENROUTER_API_KEYS")),
+        admin_email=env.get("ADMIN_EMAIL") or "admin@localhost",
+        admin_password=env.get("ADMIN_PASSWORD") or None,
+        default_rpm=_int(env, "GATEWAY_DEFAULT_RPM", DEFAULT_RPM),
+        default_tpm=_int(env, "GATEWAY_DEFAULT_TPM", DEFAULT_TPM),
+        max_body_bytes=_int(env, "GATEWAY_MAX_BODY_BYTES", 10 * 1024 * 1024),
+        upstream_timeout_s=float(env.get("GATEWAY_UPSTREAM_TIMEOUT") or 60),
+        request_deadline_s=float(env.get("GATEWAY_REQUEST_DEADLINE") or 120),
+        max_attempts=_int(env, "GATEWAY_MAX_ATTEMPTS", 6),
+        redis_failure_mode=failure_mode,
+        log_bodies=_bool(env.get("GATEWAY_LOG_BODIES"), default=False),
+        log_retention_days=_int(env, "GATEWAY_LOG_RETENTION_DAYS", 30),
+        log_flush_interval_s=float(env.get("GATEWAY_LOG_FLUSH_INTERVAL") or 0.5),
+        log_batch_size=_int(env, "GATEWAY_LOG_BATCH_SIZE", 500),
+        auth_cache_ttl_s=float(env.get("GATEWAY_AUTH_CACHE_TTL") or 5),
+        catalog_cache_ttl_s=float(env.get("GATEWAY_CATALOG_CACHE_TTL") or 5),
+        catalog_sync_hours=float(env.get("CATALOG_SYNC_HOURS") or 6),
+        default_max_tokens_reserve=_int(env, "GATEWAY_DEFAULT_MAX_TOKENS_RESERVE", 4096),
+        registration_open=_bool(env.get("GATEWAY_REGISTRATION_OPEN"), default=True),
+    )

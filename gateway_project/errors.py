@@ -1,0 +1,65 @@
+"""The management API's one error shape: ``{"message", "extra"}``.
+
+The /v1 OpenAI error shape is made in ``chat.proxy.errors``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.core.exceptions import PermissionDenied, ValidationError as DjangoValidationError
+from django.http import Http404, JsonResponse
+from rest_framework import exceptions, status
+from rest_framework.response import Response
+from rest_framework.views import exception_handler
+
+
+class ApiError(exceptions.APIException):
+    """Raise from services or APIs to answer ``{"message", "extra"}`` with ``status_code``."""
+
+    status_code = status.HTTP_400_BAD_REQUEST
+
+    def __init__(self, message: str, *, status_code: int = 400, extra: dict[str, Any] | None = None):
+        super().__init__(detail=message)
+        self.status_code = status_code
+        self.message = message
+        self.extra = extra or {}
+
+
+def _first_message(detail: Any) -> str:
+    if isinstance(detail, dict):
+        for field, value in detail.items():
+            inner = _first_message(value)
+            return inner if field in ("non_field_errors", "detail") else f"{field}: {inner}"
+    if isinstance(detail, list) and detail:
+        return _first_message(detail[0])
+    return str(detail)
+
+
+def api_exception_handler(exc: Exception, context: dict) -> Response | None:
+    """Turn every API exception into ``{"message", "extra"}`` with the matching status."""
+    if isinstance(exc, ApiError):
+        return Response({"message": exc.message, "extra": exc.extra}, status=exc.status_code)
+    if isinstance(exc, DjangoValidationError):
+        return Response({"message": "; ".join(exc.messages), "extra": {}}, status=400)
+    if isinstance(exc, Http404):
+        return Response({"message": "Not found.", "extra": {}}, status=404)
+    if isinstance(exc, PermissionDenied):
+        return Response({"message": "You do not have permission to do this.", "extra": {}}, status=403)
+    response = exception_handler(exc, context)
+    if response is None:
+        return None
+    if isinstance(exc, exceptions.ValidationError):
+        extra = {"fields": exc.detail} if isinstance(exc.detail, dict) else {"errors": exc.detail}
+        response.data = {"message": _first_message(exc.detail), "extra": extra}
+    elif isinstance(exc, (exceptions.NotAuthenticated, exceptions.AuthenticationFailed)):
+        response.status_code = 401
+        response.data = {"message": _first_message(exc.detail), "extra": {}}
+    else:
+        response.data = {"message": _first_message(getattr(exc, "detail", str(exc))), "extra": {}}
+    return response
+
+
+def ratelimited(request, exception=None) -> JsonResponse:
+    """django-ratelimit's view for a blocked request, in the API's error shape."""
+    return JsonResponse({"message": "Too many attempts; wait a minute and try again.", "extra": {}}, status=429)

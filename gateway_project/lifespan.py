@@ -1,0 +1,59 @@
+"""ASGI lifespan: start background work with the server and drain it on shutdown."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+
+from gateway_project import invalidation
+
+log = logging.getLogger(__name__)
+
+
+class Lifespan:
+    """Owns the log flusher and the invalidation listener of one gateway process."""
+
+    def __init__(self, proxy) -> None:
+        self.proxy = proxy
+        self._stop = asyncio.Event()
+        self._tasks: list[asyncio.Task] = []
+
+    async def startup(self) -> None:
+        from accounts import principals
+        from chat.logbuffer import log_buffer
+        from models_catalog import selectors as catalog
+
+        invalidation.register("principals", principals.invalidate_local)
+        invalidation.register("catalog", catalog.invalidate_local)
+        self._stop = asyncio.Event()
+        log_buffer().start()
+        self._tasks = [asyncio.create_task(invalidation.listen(self._stop), name="invalidation-listener")]
+        await self.proxy.startup()
+
+    async def shutdown(self) -> None:
+        from chat.logbuffer import log_buffer
+
+        self._stop.set()
+        await self.proxy.shutdown()
+        await log_buffer().drain()
+        for task in self._tasks:
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+
+    async def __call__(self, scope, receive, send) -> None:
+        while True:
+            message = await receive()
+            if message["type"] == "lifespan.startup":
+                try:
+                    await self.startup()
+                except Exception as exc:  # report, so the server refuses to start
+                    log.exception("gateway start-up failed")
+                    await send({"type": "lifespan.startup.failed", "message": str(exc)})
+                    return
+                await send({"type": "lifespan.startup.complete"})
+            elif message["type"] == "lifespan.shutdown":
+                try:
+                    await self.shutdown()
+                finally:
+                    await send({"type": "lifespan.shutdown.complete"})
+                return

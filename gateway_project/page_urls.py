@@ -1,0 +1,7 @@
+"""Server-rendered pages (each app's ``views.py``)."""
+
+from django.urls import include, path
+
+urlpatterns = [
+    path("", include("accounts.page_urls")),
+]

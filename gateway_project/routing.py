@@ -1,0 +1,44 @@
+"""Route one ASGI scope to the proxy, an SSE consumer or Django."""
+
+from __future__ import annotations
+
+from channels.auth import AuthMiddlewareStack
+from channels.routing import URLRouter
+
+from chat.proxy.app import ProxyApp
+from gateway_project.lifespan import Lifespan
+
+
+def sse_urlpatterns() -> list:
+    """Every app's Channels HTTP consumers (the SSE endpoints), as ``path()`` without a leading slash."""
+    from agent.routing import http_urlpatterns as agent_routes
+    from chat.routing import http_urlpatterns as chat_routes
+    from orchestrator.routing import http_urlpatterns as orchestrator_routes
+
+    return [*chat_routes, *agent_routes, *orchestrator_routes]
+
+
+def build_application(django_app):
+    """Return the root ASGI callable around ``django_app``."""
+    proxy = ProxyApp()
+    lifespan = Lifespan(proxy)
+    routes = sse_urlpatterns()
+    sse_app = AuthMiddlewareStack(URLRouter(routes))
+
+    def is_sse(route: str) -> bool:
+        tail = route.lstrip("/")
+        return any(p.pattern.match(tail) for p in routes)
+
+    async def application(scope, receive, send):
+        if scope["type"] == "http":
+            route = scope["path"]
+            if route.startswith("/v1/") or route == "/v1":
+                await proxy(scope, receive, send)
+            elif scope["method"] == "POST" and is_sse(route):
+                await sse_app(scope, receive, send)
+            else:
+                await django_app(scope, receive, send)
+        elif scope["type"] == "lifespan":
+            await lifespan(scope, receive, send)
+
+    return application

@@ -1,0 +1,16 @@
+from django.contrib import admin
+from django.urls import include, path
+
+from gateway_project import health
+
+urlpatterns = [
+    path("health/live", health.live),
+    path("health/ready", health.ready),
+    path("django-admin/", admin.site.urls),
+    path("api/", include("accounts.urls")),
+    path("api/", include("models_catalog.urls")),
+    path("api/", include("chat.urls")),
+    path("api/", include("agent.urls")),
+    path("api/", include("orchestrator.urls")),
+    path("", include("gateway_project.page_urls")),
+]

@@ -1,0 +1,155 @@
+"""Reads of the catalog. The /v1 path reads one in-process snapshot, refreshed on change or TTL."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from decimal import Decimal
+
+from asgiref.sync import sync_to_async
+from django.conf import settings
+from django.db.models import QuerySet
+
+from models_catalog.models import Alias, CatalogModel, Preset, Provider, UsageLimit, UserModelChoice
+
+
+@dataclass(frozen=True)
+class ProviderInfo:
+    slug: str
+    kind: str
+    base_url: str
+    api_key_encrypted: str
+
+
+@dataclass(frozen=True)
+class ModelInfo:
+    pk: int
+    model_id: str
+    name: str
+    provider: ProviderInfo
+    prompt_price: Decimal
+    completion_price: Decimal
+    free: bool
+    enabled: bool
+    supports_tools: bool
+    context_length: int | None
+    created: int
+
+    @property
+    def paid(self) -> bool:
+        return self.prompt_price > 0 or self.completion_price > 0
+
+
+@dataclass(frozen=True)
+class Route:
+    """What a requested name resolves to: models in the order to try, and default parameters."""
+
+    models: tuple[str, ...]
+    params: dict = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    models: dict[str, ModelInfo]
+    aliases: dict[str, Route]
+    presets: dict[str, Route]
+    usage_limits: dict[str | None, tuple[int | None, int | None]]
+    loaded_at: float
+
+    def resolve(self, name: str) -> Route | None:
+        """Resolve a model name, alias or ``@preset/<name>`` to its route; None when unknown."""
+        if name.startswith("@preset/"):
+            return self.presets.get(name.removeprefix("@preset/"))
+        if name in self.aliases:
+            return self.aliases[name]
+        if name in self.models:
+            return Route(models=(name,))
+        return None
+
+    def daily_limit(self, model_id: str) -> tuple[int | None, int | None]:
+        """(max requests, max tokens) per user per UTC day for a model, or the default."""
+        return self.usage_limits.get(model_id) or self.usage_limits.get(None) or (None, None)
+
+
+def _provider_info(provider: Provider) -> ProviderInfo:
+    base = provider.base_url or (settings.GATEWAY.openrouter_base_url if provider.kind == Provider.Kind.OPENROUTER else "")
+    return ProviderInfo(slug=provider.slug, kind=provider.kind, base_url=base.rstrip("/"),
+                        api_key_encrypted=provider.api_key_encrypted)
+
+
+def load_snapshot() -> Snapshot:
+    providers = {p.id: _provider_info(p) for p in Provider.objects.filter(enabled=True)}
+    models = {}
+    for m in CatalogModel.objects.filter(provider_id__in=providers.keys()):
+        models[m.model_id] = ModelInfo(
+            pk=m.pk, model_id=m.model_id, name=m.name, provider=providers[m.provider_id],
+            prompt_price=m.prompt_price, completion_price=m.completion_price, free=m.free, enabled=m.enabled,
+            supports_tools=m.supports_tools, context_length=m.context_length, created=int(m.created_at.timestamp()),
+        )
+    aliases = {a.alias: Route(models=(a.model_id, *a.fallbacks)) for a in Alias.objects.all()}
+    presets = {p.name: Route(models=(p.model_id, *p.fallbacks), params=dict(p.params)) for p in Preset.objects.all()}
+    limits: dict[str | None, tuple[int | None, int | None]] = {}
+    for limit in UsageLimit.objects.select_related("model"):
+        limits[limit.model.model_id if limit.model else None] = (limit.max_requests_per_day, limit.max_tokens_per_day)
+    return Snapshot(models=models, aliases=aliases, presets=presets, usage_limits=limits, loaded_at=time.monotonic())
+
+
+_snapshot: list[Snapshot] = []  # at most one; a list so no ``global`` is needed
+
+
+def invalidate_local() -> None:
+    """Drop this process's snapshot; the next read loads a fresh one."""
+    _snapshot.clear()
+
+
+def invalidate() -> None:
+    """Drop the snapshot here and in every other gateway process."""
+    from gateway_project import invalidation
+
+    invalidate_local()
+    invalidation.publish("catalog")
+
+
+def _fresh() -> Snapshot | None:
+    if _snapshot and time.monotonic() - _snapshot[0].loaded_at < settings.GATEWAY.catalog_cache_ttl_s:
+        return _snapshot[0]
+    return None
+
+
+def snapshot() -> Snapshot:
+    """Return the catalog snapshot (cached in process)."""
+    current = _fresh()
+    if current is None:
+        current = load_snapshot()
+        _snapshot[:] = [current]
+    return current
+
+
+async def asnapshot() -> Snapshot:
+    """See snapshot()."""
+    current = _fresh()
+    if current is None:
+        current = await sync_to_async(load_snapshot, thread_sensitive=False)()
+        _snapshot[:] = [current]
+    return current
+
+
+# ---------------------------------------------------------------- plain reads for pages and APIs
+
+
+def model_list(*, enabled_only: bool = False) -> QuerySet[CatalogModel]:
+    models = CatalogModel.objects.select_related("provider")
+    return models.filter(enabled=True) if enabled_only else models
+
+
+def user_disabled_model_ids(*, user_id: int) -> set[str]:
+    """Model ids the user turned off for themselves."""
+    return set(
+        UserModelChoice.objects.filter(user_id=user_id, enabled=False).values_list("model__model_id", flat=True)
+    )
+
+
+def user_model_ids(*, user_id: int) -> list[str]:
+    """Enabled catalog models the user has not turned off ("My models")."""
+    off = user_disabled_model_ids(user_id=user_id)
+    return [m for m in model_list(enabled_only=True).values_list("model_id", flat=True) if m not in off]

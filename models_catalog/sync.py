@@ -1,0 +1,165 @@
+"""Pull a provider's models list into the catalog, all or nothing.
+
+The list is fetched and parsed completely before anything is written; then one
+transaction applies it. New models arrive disabled for review; a model that is
+no longer free or no longer listed is disabled (never deleted: logs point at
+it); a zero-priced base id beside its ``:free`` twin is dropped in favour of
+the twin; prices are parsed as decimals.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from decimal import Decimal, InvalidOperation
+
+import httpx
+from django.db import transaction
+from django.utils import timezone
+
+from models_catalog.models import CatalogModel, Provider
+
+log = logging.getLogger(__name__)
+
+
+class SyncError(RuntimeError):
+    """The models list could not be fetched or parsed; the catalog is unchanged."""
+
+
+@dataclass
+class Parsed:
+    model_id: str
+    name: str
+    canonical_slug: str
+    description: str
+    context_length: int | None
+    prompt_price: Decimal
+    completion_price: Decimal
+    free: bool
+    priced: bool  # False for router models whose prices are "-1"
+    input_modalities: list[str]
+    output_modalities: list[str]
+    supports_tools: bool
+
+
+@dataclass
+class SyncResult:
+    added: list[str] = field(default_factory=list)
+    updated: list[str] = field(default_factory=list)
+    disabled: list[str] = field(default_factory=list)
+
+    def as_dict(self) -> dict:
+        return {"added": self.added, "updated": self.updated, "disabled": self.disabled}
+
+
+def _price(value, model_id: str, name: str) -> Decimal:
+    try:
+        return Decimal(str(value if value is not None else "0"))
+    except InvalidOperation as exc:
+        raise SyncError(f"{model_id}: price {name}={value!r} is not a decimal") from exc
+
+
+def parse_models(payload) -> list[Parsed]:
+    """Parse OpenRouter's ``{"data": [...]}`` into catalog entries; raise SyncError on a malformed list."""
+    if not isinstance(payload, dict) or not isinstance(payload.get("data"), list):
+        raise SyncError("the models list is not {\"data\": [...]}")
+    parsed: dict[str, Parsed] = {}
+    for item in payload["data"]:
+        if not isinstance(item, dict) or not isinstance(item.get("id"), str) or not item["id"]:
+            raise SyncError("a model entry has no id")
+        model_id = item["id"]
+        pricing = item.get("pricing") or {}
+        if not isinstance(pricing, dict):
+            raise SyncError(f"{model_id}: pricing is not an object")
+        prices = {name: _price(value, model_id, name) for name, value in pricing.items()}
+        priced = all(p >= 0 for p in prices.values())
+        free = priced and all(p == 0 for p in prices.values())
+        arch = item.get("architecture") or {}
+        params = item.get("supported_parameters") or []
+        context = item.get("context_length")
+        parsed[model_id] = Parsed(
+            model_id=model_id,
+            name=str(item.get("name") or model_id)[:200],
+            canonical_slug=str(item.get("canonical_slug") or model_id.removesuffix(":free"))[:200],
+            description=str(item.get("description") or ""),
+            context_length=int(context) if isinstance(context, (int, float)) and context > 0 else None,
+            prompt_price=max(prices.get("prompt", Decimal(0)), Decimal(0)),
+            completion_price=max(prices.get("completion", Decimal(0)), Decimal(0)),
+            free=free,
+            priced=priced,
+            input_modalities=list(arch.get("input_modalities") or ["text"]),
+            output_modalities=list(arch.get("output_modalities") or ["text"]),
+            supports_tools="tools" in params,
+        )
+    # A base id priced at zero beside its :free twin is the same free model: keep the twin.
+    for model_id in list(parsed):
+        if model_id.endswith(":free"):
+            base = model_id.removesuffix(":free")
+            if base in parsed and parsed[base].free:
+                del parsed[base]
+    return list(parsed.values())
+
+
+def fetch_models(provider: Provider, base_url: str, api_key: str = "") -> list[Parsed]:
+    headers = {"Authorization": f"Bearer {api_key}"} if api_key else {}
+    try:
+        response = httpx.get(f"{base_url}/models", headers=headers, timeout=30.0)
+    except httpx.HTTPError as exc:
+        raise SyncError(f"could not reach {base_url}/models: {type(exc).__name__}") from exc
+    if response.status_code != 200:
+        raise SyncError(f"{base_url}/models answered HTTP {response.status_code}")
+    try:
+        payload = response.json()
+    except ValueError as exc:
+        raise SyncError(f"{base_url}/models did not answer JSON") from exc
+    return parse_models(payload)
+
+
+@transaction.atomic
+def apply_models(provider: Provider, entries: list[Parsed]) -> SyncResult:
+    """Write a parsed list to the catalog in one transaction."""
+    result = SyncResult()
+    existing = {m.model_id: m for m in CatalogModel.objects.select_for_update().filter(provider=provider)}
+    seen: set[str] = set()
+    for entry in entries:
+        seen.add(entry.model_id)
+        fields = {
+            "name": entry.name, "canonical_slug": entry.canonical_slug, "description": entry.description,
+            "context_length": entry.context_length, "input_modalities": entry.input_modalities,
+            "output_modalities": entry.output_modalities, "supports_tools": entry.supports_tools,
+            "free": entry.free, "listed": True,
+        }
+        current = existing.get(entry.model_id)
+        if current is None:
+            CatalogModel.objects.create(provider=provider, model_id=entry.model_id, enabled=False,
+                                        prompt_price=entry.prompt_price, completion_price=entry.completion_price,
+                                        disabled_reason="new: waiting for review", **fields)
+            result.added.append(entry.model_id)
+            continue
+        if not current.price_overridden:
+            fields.update(prompt_price=entry.prompt_price, completion_price=entry.completion_price)
+        if current.free and not entry.free and current.enabled:
+            fields.update(enabled=False, disabled_reason="no longer free")
+            result.disabled.append(entry.model_id)
+        changed = {k: v for k, v in fields.items() if getattr(current, k) != v}
+        if changed:
+            for name, value in changed.items():
+                setattr(current, name, value)
+            current.save(update_fields=[*changed, "updated_at"])
+            if entry.model_id not in result.disabled:
+                result.updated.append(entry.model_id)
+    for model_id, current in existing.items():
+        if model_id not in seen and current.listed:
+            current.listed = False
+            reason_fields = ["listed", "updated_at"]
+            if current.enabled:
+                current.enabled = False
+                current.disabled_reason = "no longer listed upstream"
+                reason_fields += ["enabled", "disabled_reason"]
+            current.save(update_fields=reason_fields)
+            result.disabled.append(model_id)
+    provider.last_sync_at = timezone.now()
+    provider.last_sync_error = ""
+    provider.last_sync_summary = {k: len(v) for k, v in result.as_dict().items()}
+    provider.save(update_fields=["last_sync_at", "last_sync_error", "last_sync_summary"])
+    return result

@@ -1,0 +1,36 @@
+"""Build test data through the real services, as users and admins would."""
+
+from __future__ import annotations
+
+import itertools
+
+from accounts.models import Role, User
+from accounts.services import gateway_key_create, user_create
+
+_n = itertools.count(1)
+PASSWORD = "correct-horse-battery-9"
+
+
+def make_user(*, email: str | None = None, password: str = PASSWORD, admin: bool = False) -> User:
+    return user_create(email=email or f"user{next(_n)}@example.com", password=password,
+                       role=Role.ADMIN if admin else Role.USER)
+
+
+def make_key(user: User, **kwargs) -> str:
+    """Create a gateway key for ``user`` and return its secret."""
+    return gateway_key_create(user=user, name=kwargs.pop("name", "test"), **kwargs).secret
+
+
+def sync_catalog(*enable: str) -> None:
+    """Sync the catalog from the simulator and enable the given models (all free ones when none given)."""
+    from models_catalog.models import CatalogModel
+    from models_catalog.services import catalog_seed, catalog_sync, models_enable_free
+    from models_catalog import selectors
+
+    catalog_seed()
+    catalog_sync()
+    if enable:
+        CatalogModel.objects.filter(model_id__in=enable).update(enabled=True, disabled_reason="")
+        selectors.invalidate()
+    else:
+        models_enable_free()

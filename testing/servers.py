@@ -1,0 +1,146 @@
+"""Live servers for tests: the OpenRouter simulator and the gateway, over real loopback HTTP."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import httpx
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def wait_http(url: str, timeout: float = 20.0, proc: subprocess.Popen | None = None) -> None:
+    """Wait until ``url`` answers; raise with the server's output when it does not."""
+    deadline = time.monotonic() + timeout
+    last: Exception | None = None
+    while time.monotonic() < deadline:
+        if proc is not None and proc.poll() is not None:
+            out = proc.stdout.read().decode() if proc.stdout else ""
+            raise RuntimeError(f"server exited with {proc.returncode}:\n{out}")
+        try:
+            httpx.get(url, timeout=1.0)
+            return
+        except httpx.HTTPError as exc:
+            last = exc
+            time.sleep(0.05)
+    raise RuntimeError(f"{url} did not answer within {timeout}s: {last}")
+
+
+class Simulator:
+    """A running simulator process and helpers to steer it."""
+
+    def __init__(self, port: int) -> None:
+        self.port = port
+        self.root = f"http://127.0.0.1:{port}"
+        self.base_url = f"{self.root}/api/v1"
+        self.proc: subprocess.Popen | None = None
+
+    def start(self) -> Simulator:
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "chat.simulator", "--port", str(self.port)],
+            cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+        )
+        wait_http(f"{self.root}/_sim/state", proc=self.proc)
+        return self
+
+    def stop(self) -> None:
+        if self.proc is not None:
+            self.proc.terminate()
+            self.proc.wait(timeout=10)
+
+    def reset(self) -> None:
+        httpx.post(f"{self.root}/_sim/reset").raise_for_status()
+
+    def configure(self, **changes) -> None:
+        httpx.post(f"{self.root}/_sim/config", json=changes).raise_for_status()
+
+    def requests(self) -> list[dict]:
+        return httpx.get(f"{self.root}/_sim/requests").json()["requests"]
+
+    def state(self) -> dict:
+        return httpx.get(f"{self.root}/_sim/state").json()
+
+
+class ThreadedGateway:
+    """The gateway's ASGI app on uvicorn in a thread of the test process (shares its database settings)."""
+
+    def __init__(self, port: int) -> None:
+        self.port = port
+        self.url = f"http://127.0.0.1:{port}"
+        self.server = None
+        self.thread: threading.Thread | None = None
+
+    def start(self) -> ThreadedGateway:
+        import uvicorn
+
+        from gateway_project.asgi import application
+
+        config = uvicorn.Config(application, host="127.0.0.1", port=self.port, log_level="warning",
+                                lifespan="on", loop="asyncio")
+        self.server = uvicorn.Server(config)
+        self.server.install_signal_handlers = lambda: None
+        self.thread = threading.Thread(target=self.server.run, daemon=True, name="gateway-under-test")
+        self.thread.start()
+        wait_http(f"{self.url}/health/live")
+        return self
+
+    def stop(self) -> None:
+        if self.server is not None:
+            self.server.should_exit = True
+            self.thread.join(timeout=15)
+
+
+class GatewayProcess:
+    """The gateway as its own process (uvicorn), for tests of several processes and of shutdown."""
+
+    def __init__(self, port: int, env: dict[str, str]) -> None:
+        self.port = port
+        self.url = f"http://127.0.0.1:{port}"
+        self.env = env
+        self.proc: subprocess.Popen | None = None
+
+    def start(self) -> GatewayProcess:
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "uvicorn", "gateway_project.asgi:application", "--host", "127.0.0.1",
+             "--port", str(self.port), "--log-level", "warning", "--no-access-log"],
+            cwd=ROOT, env={**os.environ, **self.env}, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+        )
+        wait_http(f"{self.url}/health/live", proc=self.proc)
+        return self
+
+    def terminate(self, timeout: float = 20.0) -> int:
+        """Send SIGTERM and wait for a clean exit; return the exit code."""
+        assert self.proc is not None
+        self.proc.send_signal(signal.SIGTERM)
+        return self.proc.wait(timeout=timeout)
+
+    def output(self) -> str:
+        return self.proc.stdout.read().decode() if self.proc and self.proc.stdout else ""
+
+    def stop(self) -> None:
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait(timeout=10)
+
+
+def wait_until(predicate, timeout: float = 5.0, interval: float = 0.05):
+    """Poll ``predicate`` until it returns a truthy value; return it, or fail after ``timeout``."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = predicate()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"condition not met within {timeout}s (last value: {value!r})")
+        time.sleep(interval)
+
+
+def run_async(coro):
+    return asyncio.run(coro)
