@@ -1,0 +1,116 @@
+"""The gateway as a Python API for in-process callers: the playground, the agent, the orchestrator.
+
+Every call goes through the same steps as ``/v1/chat/completions`` (limits,
+credits, routing, fallbacks, logs), with ``source`` naming the caller in the
+request log. Failures raise ``ProxyError`` (status, message, code) before the
+first chunk; a failure after it arrives as a final ``{"error": {...}}`` chunk.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import AsyncIterator
+
+import orjson
+
+from accounts.principals import Principal
+from chat.proxy import exchange as ex
+from chat.proxy.errors import ProxyError
+from chat.proxy.relay import relay_stream
+
+__all__ = ["ProxyError", "complete", "stream"]
+
+
+async def complete(*, principal: Principal, body: dict, source: str) -> dict:
+    """Return the parsed chat.completion for ``body`` (``stream`` is forced off)."""
+    body = {**body, "stream": False}
+    started = time.monotonic()
+    request_id = ex.new_request_id()
+    try:
+        exchange = await ex.prepare(principal=principal, body=body, source=source, request_id=request_id)
+    except ProxyError as error:
+        ex.record_refusal(principal=principal, request_id=request_id, body=body, source=source, error=error,
+                          started=started)
+        raise
+    try:
+        opened = await ex.open_upstream(exchange)
+        try:
+            raw = await asyncio.wait_for(opened.response.read(), timeout=max(exchange.deadline - time.monotonic(), 1))
+        finally:
+            opened.response.release()
+        parsed = orjson.loads(opened.adapter.chat_response(raw, model=opened.model.model_id))
+        ex.note_usage(exchange, parsed.get("usage"))
+        if not exchange.usage_reported:
+            exchange.prompt_tokens = ex.estimate_prompt_tokens(exchange.body)
+            text = "".join(str((c.get("message") or {}).get("content") or "") for c in parsed.get("choices") or [])
+            exchange.completion_tokens = max(len(text) // 4, 1)
+        exchange.status = 200
+        exchange.mark_first_byte()
+        exchange.response_body = parsed
+        parsed.setdefault("_gateway", {})["requestId"] = exchange.request_id
+        return parsed
+    finally:
+        await ex.finish(exchange)
+
+
+async def stream(*, principal: Principal, body: dict, source: str) -> AsyncIterator[dict]:
+    """Yield parsed chunks (OpenAI ``chat.completion.chunk`` dicts) as they arrive.
+
+    The last chunk that carries ``usage`` is yielded too. Closing the iterator early
+    (a client went away) cancels the upstream request and still logs the usage so far.
+    """
+    body = {**body, "stream": True, "stream_options": {"include_usage": True}}
+    started = time.monotonic()
+    request_id = ex.new_request_id()
+    try:
+        exchange = await ex.prepare(principal=principal, body=body, source=source, request_id=request_id)
+    except ProxyError as error:
+        ex.record_refusal(principal=principal, request_id=request_id, body=body, source=source, error=error,
+                          started=started)
+        raise
+    try:
+        opened = await ex.open_upstream(exchange)
+    except ProxyError:
+        await ex.finish(exchange)
+        raise
+    queue: asyncio.Queue[bytes | None] = asyncio.Queue()
+
+    async def emit(data: bytes) -> None:
+        await queue.put(data)
+
+    async def run() -> None:
+        try:
+            await relay_stream(opened, exchange, emit)
+        finally:
+            await queue.put(None)
+
+    task = asyncio.ensure_future(run())
+    try:
+        while True:
+            data = await queue.get()
+            if data is None:
+                break
+            for event in data.split(b"\n\n"):
+                line = event.strip()
+                if not line.startswith(b"data:"):
+                    continue
+                payload = line[5:].strip()
+                if payload == b"[DONE]":
+                    continue
+                try:
+                    chunk = orjson.loads(payload)
+                except orjson.JSONDecodeError:
+                    continue
+                if isinstance(chunk, dict):
+                    chunk.setdefault("_gateway", {})["requestId"] = exchange.request_id
+                    yield chunk
+    finally:
+        if not task.done():
+            exchange.disconnected = True
+            task.cancel()
+            try:
+                await task
+            except asyncio.CancelledError:
+                pass
+        await ex.finish(exchange)
