@@ -54,8 +54,15 @@ def _gateway_server(django_db_blocker):
 
 @pytest.fixture
 def gateway(_gateway_server, transactional_db, sim):
-    """The gateway on real loopback HTTP, with the simulator as its upstream."""
-    return _gateway_server
+    """The gateway on real loopback HTTP, with the simulator as its upstream.
+
+    Its log rows are flushed before the test's database is emptied.
+    """
+    from chat.logbuffer import log_buffer
+
+    log_buffer().discard()
+    yield _gateway_server
+    log_buffer().flush_from_thread()
 
 
 @pytest.fixture

@@ -28,6 +28,7 @@ class LogBuffer:
         self._wake: asyncio.Event | None = None
         self._task: asyncio.Task | None = None
         self._lock: asyncio.Lock | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
 
     def __len__(self) -> int:
         return len(self._rows)
@@ -53,7 +54,8 @@ class LogBuffer:
             return
         self._wake = asyncio.Event()
         self._lock = asyncio.Lock()
-        self._task = asyncio.get_running_loop().create_task(self._run(), name="request-log-flusher")
+        self._loop = asyncio.get_running_loop()
+        self._task = self._loop.create_task(self._run(), name="request-log-flusher")
 
     async def _run(self) -> None:
         interval = settings.GATEWAY.log_flush_interval_s
@@ -81,6 +83,16 @@ class LogBuffer:
                     raise
                 written += len(batch)
             return written
+
+    def flush_from_thread(self, timeout: float = 10.0) -> int:
+        """Flush from outside the flusher's event loop (tests, admin commands) and wait for it."""
+        if self._loop is None or self._loop.is_closed():
+            return self.flush_sync()
+        return asyncio.run_coroutine_threadsafe(self.flush(), self._loop).result(timeout)
+
+    def discard(self) -> None:
+        """Drop queued rows (tests: rows of a previous test's database)."""
+        self._rows.clear()
 
     def flush_sync(self) -> int:
         batch = list(self._rows)

@@ -12,7 +12,8 @@ import time
 
 import orjson
 
-from chat.proxy import auth, catalog_api, exchange as ex, passthrough, upstream
+from chat.proxy import auth, catalog_api, passthrough, upstream
+from chat.proxy import exchange as ex
 from chat.proxy.asgi_io import encode_headers, read_body, send_whole
 from chat.proxy.errors import ProxyError
 from chat.proxy.relay import relay_stream

@@ -10,7 +10,6 @@ error event, then ``data: [DONE]``, and the stream ends.
 from __future__ import annotations
 
 import asyncio
-import time
 
 import aiohttp
 import orjson
