@@ -57,7 +57,7 @@ def _load_pool() -> list[Credential]:
     from accounts.models import UpstreamKey
 
     creds: list[Credential] = []
-    for i, raw in enumerate(settings.GATEWAY.openrouter_api_keys):
+    for raw in settings.GATEWAY.openrouter_api_keys:
         account, sep, secret = raw.partition("=")
         if not sep:
             account, secret = "", raw
