@@ -60,8 +60,12 @@ def gateway(_gateway_server, transactional_db, sim):
     """
     from chat.logbuffer import log_buffer
 
+    from chat.proxy.app import ProxyApp
+    from testing.servers import wait_until
+
     log_buffer().discard()
     yield _gateway_server
+    wait_until(lambda: ProxyApp.in_flight == 0, timeout=10)  # requests settle after their answer
     log_buffer().flush_from_thread()
 
 

@@ -120,10 +120,24 @@ class LogBuffer:
 
 
 def _write_batch(rows: list[dict]) -> None:
+    from django.db import IntegrityError, transaction
+
     from accounts.services import gateway_key_touch
     from chat.models import RequestLog
 
-    RequestLog.objects.bulk_create([RequestLog(**row) for row in rows], ignore_conflicts=True)
+    try:
+        with transaction.atomic():
+            RequestLog.objects.bulk_create([RequestLog(**row) for row in rows], ignore_conflicts=True)
+    except IntegrityError:
+        # A user or key deleted while its request was in flight: keep the row, drop the link.
+        for row in rows:
+            try:
+                with transaction.atomic():
+                    RequestLog.objects.bulk_create([RequestLog(**row)], ignore_conflicts=True)
+            except IntegrityError:
+                with transaction.atomic():
+                    RequestLog.objects.bulk_create([RequestLog(**{**row, "user_id": None, "key_id": None})],
+                                                   ignore_conflicts=True)
     key_ids = {row["key_id"] for row in rows if row.get("key_id")}
     gateway_key_touch(key_ids=key_ids, when=timezone.now())
 
