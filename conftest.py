@@ -59,7 +59,6 @@ def gateway(_gateway_server, transactional_db, sim):
     Its log rows are flushed before the test's database is emptied.
     """
     from chat.logbuffer import log_buffer
-
     from chat.proxy.app import ProxyApp
     from testing.servers import wait_until
 

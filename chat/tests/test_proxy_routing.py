@@ -170,3 +170,44 @@ def test_two_gateway_processes_sharing_redis_agree_on_a_spent_account(caller, si
     with pytest.raises(openai.RateLimitError):
         client_one.chat.completions.create(model=LLAMA, messages=USER)
     assert len(sim.requests()) == 2
+
+
+def test_a_burst_beyond_one_accounts_limit_is_served_while_capacity_remains(caller, sim):
+    from concurrent.futures import ThreadPoolExecutor
+
+    sim.configure(limits={"rpm": 3}, accounts={POOL_KEYS[0]: "acct-a", POOL_KEYS[1]: "acct-b"})
+
+    def call(i):
+        try:
+            return caller.client.chat.completions.create(model=[LLAMA, QWEN][i % 2], messages=USER).model
+        except openai.RateLimitError:
+            return 429
+
+    with ThreadPoolExecutor(max_workers=6) as pool:
+        served = list(pool.map(call, range(6)))
+    assert 429 not in served  # three on each account
+    with pytest.raises(openai.RateLimitError) as raised:
+        caller.client.chat.completions.create(model=LLAMA, messages=USER)
+    assert "retry-after" in raised.value.response.headers
+
+
+def test_keys_of_one_account_share_its_limits(caller, sim, gateway_process_factory):
+    from testing.factories import openai_client
+
+    sim.configure(limits={"rpm": 1}, accounts={"sk-or-shared-one-1111": "team", "sk-or-shared-two-2222": "team"})
+    proc = gateway_process_factory(OPENROUTER_API_KEYS="team=sk-or-shared-one-1111,team=sk-or-shared-two-2222")
+    client = openai_client(proc.url, caller.secret)
+    client.chat.completions.create(model=LLAMA, messages=USER)
+    with pytest.raises(openai.RateLimitError):
+        client.chat.completions.create(model=LLAMA, messages=USER)
+    assert len(sim.requests()) == 1  # the second key of the spent account was not tried
+
+
+def test_a_rejected_key_is_opened_by_the_breaker_and_skipped(caller, sim):
+    sim.configure(revoked_keys=[POOL_KEYS[0]])
+    attempts = []
+    for _ in range(3):
+        raw = caller.client.chat.completions.with_raw_response.create(model=LLAMA, messages=USER)
+        attempts.append(int(raw.headers["x-gateway-attempts"]))
+    assert attempts == [2, 1, 1]  # the revoked key is tried once, answers 401, then left alone
+    assert [r["key"] for r in sim.requests()] == [POOL_KEYS[1]] * 3
