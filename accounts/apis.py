@@ -143,7 +143,7 @@ class DeviceCodeApi(APIView):
                 "user_code": record.user_code,
                 "verification_uri": base,
                 "verification_uri_complete": f"{base}?code={record.user_code}",
-                "expires_in": int((record.expires_at - record.created_at).total_seconds()),
+                "expires_in": round((record.expires_at - record.created_at).total_seconds()),
                 "interval": record.interval,
             }
         )
