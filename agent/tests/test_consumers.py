@@ -5,7 +5,6 @@ from __future__ import annotations
 import httpx
 import pytest
 from django.test import Client
-from rest_framework_simplejwt.tokens import AccessToken
 
 from chat.models import RequestLog
 from gateway_project.sse import parse_sse
@@ -14,10 +13,6 @@ from testing.servers import wait_until
 LLAMA = "meta-llama/llama-3.3-70b-instruct:free"
 MISTRAL = "mistralai/mistral-small-3.2-24b-instruct:free"
 GEMMA = "google/gemma-3-27b-it:free"  # no tool support
-
-
-def bearer(user) -> dict[str, str]:
-    return {"Authorization": f"Bearer {AccessToken.for_user(user)}"}
 
 
 def ask(gateway, headers: dict, body: dict) -> tuple[httpx.Response, list]:
@@ -33,7 +28,7 @@ def agent_rows(**filters) -> list[RequestLog]:
     return list(RequestLog.objects.filter(source="agent", **filters).order_by("created_at", "id"))
 
 
-def test_agent_calls_a_tool_then_answers_with_its_result(gateway, user):
+def test_agent_calls_a_tool_then_answers_with_its_result(gateway, user, bearer):
     response, events = ask(gateway, bearer(user), {"question": "Which models can I use?", "model": LLAMA})
 
     assert response.status_code == 200
@@ -52,7 +47,7 @@ def test_agent_calls_a_tool_then_answers_with_its_result(gateway, user):
     assert {r.model_used for r in rows} == {LLAMA}
 
 
-def test_agent_skips_a_failing_model_and_answers_with_the_next(gateway, user, sim):
+def test_agent_skips_a_failing_model_and_answers_with_the_next(gateway, user, bearer, sim):
     sim.configure(model_faults={LLAMA: "429_provider:30"})
 
     response, events = ask(gateway, bearer(user), {"question": "How much have I used?", "model": LLAMA})
@@ -71,7 +66,7 @@ def test_agent_skips_a_failing_model_and_answers_with_the_next(gateway, user, si
     wait_until(lambda: any(r.status == 200 for r in agent_rows(user=user, model_used=done["modelUsed"])))
 
 
-def test_agent_reports_an_error_when_every_model_fails(gateway, user, sim):
+def test_agent_reports_an_error_when_every_model_fails(gateway, user, bearer, sim):
     sim.configure(model_faults={"*": "429_provider:30"})
 
     response, events = ask(gateway, bearer(user), {"question": "hello"})
@@ -83,7 +78,7 @@ def test_agent_reports_an_error_when_every_model_fails(gateway, user, sim):
     assert error["status"] == 429 and error["error"]
 
 
-def test_agent_skips_a_requested_model_without_tool_support(gateway, user):
+def test_agent_skips_a_requested_model_without_tool_support(gateway, user, bearer):
     response, events = ask(gateway, bearer(user), {"question": "hi", "model": GEMMA})
 
     assert response.status_code == 200
@@ -92,7 +87,7 @@ def test_agent_skips_a_requested_model_without_tool_support(gateway, user):
     assert events[-1][0] == "done"
 
 
-def test_agent_keeps_the_history_it_is_given(gateway, user, sim):
+def test_agent_keeps_the_history_it_is_given(gateway, user, bearer, sim):
     history = [{"role": "user", "content": "I am Ada."}, {"role": "assistant", "content": "Hello Ada."}]
 
     response, events = ask(gateway, bearer(user), {"question": "Who am I?", "model": LLAMA, "history": history})
@@ -123,7 +118,7 @@ def test_agent_refuses_anonymous_callers_before_any_event(gateway, user):
         ({"question": "hi", "history": [{"role": "user", "content": "x"}] * 21}, "history"),
     ],
 )
-def test_agent_rejects_bad_input_with_400(gateway, user, body, field):
+def test_agent_rejects_bad_input_with_400(gateway, user, bearer, body, field):
     response, events = ask(gateway, bearer(user), body)
 
     assert response.status_code == 400
@@ -131,7 +126,7 @@ def test_agent_rejects_bad_input_with_400(gateway, user, body, field):
     assert events == []
 
 
-def test_agent_rejects_a_body_that_is_not_json(gateway, user):
+def test_agent_rejects_a_body_that_is_not_json(gateway, user, bearer):
     with httpx.Client(timeout=30) as client:
         response = client.post(f"{gateway.url}/api/agent/chat", content=b"{nope", headers=bearer(user))
 
