@@ -51,8 +51,11 @@ def _check_services() -> str | None:
     import psycopg
     import redis
 
+    from urllib.parse import urlsplit, urlunsplit
+
+    server = urlunsplit(urlsplit(os.environ["DATABASE_URL"])._replace(path="/postgres"))
     try:
-        with psycopg.connect(os.environ["DATABASE_URL"].replace("/gateway", "/postgres"), connect_timeout=3):
+        with psycopg.connect(server, connect_timeout=3):
             pass
     except Exception as exc:
         return f"PostgreSQL is unreachable at {os.environ['DATABASE_URL']}: {exc}. Start it (see README) and retry."
