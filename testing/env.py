@@ -48,10 +48,10 @@ os.environ["DJANGO_SETTINGS_MODULE"] = "gateway_project.settings"
 
 
 def _check_services() -> str | None:
+    from urllib.parse import urlsplit, urlunsplit
+
     import psycopg
     import redis
-
-    from urllib.parse import urlsplit, urlunsplit
 
     server = urlunsplit(urlsplit(os.environ["DATABASE_URL"])._replace(path="/postgres"))
     try:

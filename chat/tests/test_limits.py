@@ -8,11 +8,13 @@ from chat.tests.conftest import LLAMA, QWEN
 from models_catalog.models import CatalogModel, UsageLimit
 from models_catalog.selectors import invalidate
 from testing.factories import make_key, openai_client
+from testing.servers import fresh_minute
 
 USER = [{"role": "user", "content": "hi"}]
 
 
 def test_requests_per_minute_per_key_gives_429_with_retry_after(caller, gateway):
+    fresh_minute()
     from accounts.models import GatewayKey
     from accounts.services import gateway_key_update
 
@@ -34,6 +36,7 @@ def test_requests_per_minute_per_key_gives_429_with_retry_after(caller, gateway)
 
 
 def test_tokens_per_minute_are_charged_after_the_answer(caller):
+    fresh_minute()
     from accounts.models import GatewayKey
     from accounts.services import gateway_key_update
 
@@ -45,6 +48,7 @@ def test_tokens_per_minute_are_charged_after_the_answer(caller):
 
 
 def test_two_processes_sharing_redis_admit_at_most_the_limit(caller, gateway_process_factory):
+    fresh_minute()
     from concurrent.futures import ThreadPoolExecutor
 
     from accounts.models import GatewayKey
