@@ -48,7 +48,6 @@ def test_tokens_per_minute_are_charged_after_the_answer(caller):
 
 
 def test_two_processes_sharing_redis_admit_at_most_the_limit(caller, gateway_process_factory):
-    fresh_minute()
     from concurrent.futures import ThreadPoolExecutor
 
     from accounts.models import GatewayKey
@@ -65,6 +64,7 @@ def test_two_processes_sharing_redis_admit_at_most_the_limit(caller, gateway_pro
         except openai.RateLimitError:
             return 429
 
+    fresh_minute()
     with ThreadPoolExecutor(max_workers=12) as pool:
         statuses = list(pool.map(call, range(30)))
     assert statuses.count(200) == 10
