@@ -82,6 +82,9 @@ async def relay_stream(opened: Opened, exchange: Exchange, emit) -> None:
     buffer = opened.buffered
     try:
         await forward(opened.first_events)
+        if b"\n\n" in buffer:  # events read along with the first one: the stream may already be complete
+            *events, buffer = buffer.split(b"\n\n")
+            await forward([e + b"\n\n" for e in events if e])
         while not state.done and not state.failed:
             chunk = await asyncio.wait_for(opened.response.content.readany(), timeout=idle)
             if not chunk:
