@@ -41,7 +41,8 @@ def provider_secrets_for_rotation() -> Iterator[tuple[Provider, str]]:
 # ---------------------------------------------------------------- providers
 
 
-def _set_api_key(provider: Provider, api_key: str | None) -> None:
+def provider_api_key_apply(provider: Provider, api_key: str | None) -> None:
+    """Put ``api_key`` on the (unsaved) provider encrypted, with its last 4; "" removes it, None keeps it."""
     if api_key is None:
         return
     api_key = api_key.strip()
@@ -59,7 +60,7 @@ def provider_create(*, slug: str, name: str, kind: str, base_url: str = "", api_
     if Provider.objects.filter(slug=slug).exists():
         raise ValidationError(f"a provider named {slug!r} exists")
     provider = Provider(slug=slug, name=name, kind=kind, base_url=base_url.rstrip("/"))
-    _set_api_key(provider, api_key)
+    provider_api_key_apply(provider, api_key)
     provider.full_clean()
     provider.save()
     selectors.invalidate()
@@ -76,7 +77,7 @@ def provider_update(*, provider: Provider, name: str | None = None, base_url: st
         provider.base_url = base_url.rstrip("/")
     if enabled is not None:
         provider.enabled = enabled
-    _set_api_key(provider, api_key)
+    provider_api_key_apply(provider, api_key)
     provider.full_clean()
     provider.save()
     selectors.invalidate()
