@@ -126,3 +126,32 @@ def test_anthropic_overload_falls_back_to_the_next_model(client, sim):
     reply = client.chat.completions.create(model=CLAUDE, extra_body={"models": ["claude-haiku-4-5"]},
                                            messages=[{"role": "user", "content": "hello"}])
     assert reply.model == "claude-haiku-4-5"
+
+
+def test_several_tool_results_go_back_in_one_user_turn(client, sim):
+    calls = [{"id": f"toolu_{n}", "type": "function", "function": {"name": "get_weather",
+                                                                   "arguments": json.dumps({"city": city})}}
+             for n, city in ((1, "Paris"), (2, "Rome"))]
+    reply = client.chat.completions.create(model=CLAUDE, tools=WEATHER, parallel_tool_calls=False, messages=[
+        {"role": "user", "content": "Paris and Rome?"},
+        {"role": "assistant", "content": None, "tool_calls": calls},
+        {"role": "tool", "tool_call_id": "toolu_1", "content": "sunny"},
+        {"role": "tool", "tool_call_id": "toolu_2", "content": "rain"},
+        {"role": "user", "content": "Summarise."}])
+    assert reply.choices[0].finish_reason == "stop"
+    sent = _anthropic_requests(sim)[-1]["body"]
+    assert [t["role"] for t in sent["messages"]] == ["user", "assistant", "user"]
+    assert [b["type"] for b in sent["messages"][2]["content"]] == ["tool_result", "tool_result", "text"]
+    assert sent["messages"][1]["content"][0]["type"] == "tool_use"  # no empty text block before the calls
+    assert sent["tool_choice"] == {"type": "auto", "disable_parallel_tool_use": True}
+
+
+def test_a_rejected_provider_key_is_a_502_without_the_key(gateway, anthropic_provider):
+    from models_catalog.services import provider_update
+
+    provider_update(provider=anthropic_provider, api_key="sk-bad-anthropic-0000")
+    client = openai.OpenAI(base_url=f"{gateway.url}/v1", api_key=make_key(make_user()), max_retries=0)
+    with pytest.raises(openai.InternalServerError) as failure:
+        client.chat.completions.create(model=CLAUDE, messages=[{"role": "user", "content": "hi"}])
+    assert failure.value.status_code == 502
+    assert "sk-bad-anthropic" not in failure.value.response.text
