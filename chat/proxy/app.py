@@ -12,7 +12,8 @@ import time
 
 import orjson
 
-from chat.proxy import auth, catalog_api, exchange as ex, passthrough, upstream
+from chat.proxy import auth, catalog_api, passthrough, upstream
+from chat.proxy import exchange as ex
 from chat.proxy.asgi_io import encode_headers, read_body, send_whole
 from chat.proxy.errors import ProxyError
 from chat.proxy.relay import relay_stream
@@ -22,7 +23,9 @@ log = logging.getLogger(__name__)
 
 
 class ProxyApp:
-    """Serve ``/v1/*``."""
+    """Serve ``/v1/*``. ``in_flight`` counts requests being served by this process."""
+
+    in_flight = 0
 
     async def startup(self) -> None:
         upstream.session()
@@ -31,6 +34,13 @@ class ProxyApp:
         await upstream.close()
 
     async def __call__(self, scope, receive, send) -> None:
+        ProxyApp.in_flight += 1
+        try:
+            await self._serve(scope, receive, send)
+        finally:
+            ProxyApp.in_flight -= 1
+
+    async def _serve(self, scope, receive, send) -> None:
         request_id = ex.new_request_id()
         headers = dict(scope["headers"])
         path, method = scope["path"], scope["method"]

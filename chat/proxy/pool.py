@@ -57,7 +57,7 @@ def _load_pool() -> list[Credential]:
     from accounts.models import UpstreamKey
 
     creds: list[Credential] = []
-    for i, raw in enumerate(settings.GATEWAY.openrouter_api_keys):
+    for raw in settings.GATEWAY.openrouter_api_keys:
         account, sep, secret = raw.partition("=")
         if not sep:
             account, secret = "", raw
@@ -162,7 +162,8 @@ async def note_success(cred: Credential, headers) -> None:
     if remaining is not None and reset is not None:
         fields.update({"rem": remaining, "reset": str(reset), "lim": headers.get("X-RateLimit-Limit", "")})
         if remaining.strip() == "0":
-            fields["until"] = str(reset)
+            # A window that resets more than an hour away is the daily quota.
+            fields["day_until" if reset - time.time() > 3600 else "until"] = str(reset)
     await _update(cred.account, fields)
 
 

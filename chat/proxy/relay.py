@@ -10,7 +10,6 @@ error event, then ``data: [DONE]``, and the stream ends.
 from __future__ import annotations
 
 import asyncio
-import time
 
 import aiohttp
 import orjson
@@ -82,18 +81,16 @@ async def relay_stream(opened: Opened, exchange: Exchange, emit) -> None:
     buffer = opened.buffered
     try:
         await forward(opened.first_events)
-        if b"\n\n" in buffer:  # events read along with the first one: the stream may already be complete
-            *events, buffer = buffer.split(b"\n\n")
-            await forward([e + b"\n\n" for e in events if e])
-        while not state.done and not state.failed:
+        while True:
+            if b"\n\n" in buffer:
+                *events, buffer = buffer.split(b"\n\n")
+                await forward([e + b"\n\n" for e in events if e])
+            if state.done or state.failed:
+                break
             chunk = await asyncio.wait_for(opened.response.content.readany(), timeout=idle)
             if not chunk:
                 break
             buffer += chunk.replace(b"\r\n", b"\n")
-            if b"\n\n" not in buffer:
-                continue
-            *events, buffer = buffer.split(b"\n\n")
-            await forward([e + b"\n\n" for e in events if e])
         if state.failed:
             exchange.status = 200
             exchange.error = ProxyError(502, "The upstream failed mid-stream.", code="upstream_stream_error")

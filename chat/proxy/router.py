@@ -335,7 +335,7 @@ async def _attempt(model: ModelInfo, cred: Credential, body: dict, stream: bool,
         await pool.note_failure(cred)
         code = 504 if status == 408 else 502
         return "retry", ProxyError(code, f"Upstream error {status}: {message}", code="upstream_error"), None
-    except (TimeoutError, asyncio.TimeoutError):
+    except TimeoutError:
         if response is not None:
             response.close()
         record(None, "timeout")
