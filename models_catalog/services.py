@@ -75,3 +75,19 @@ def models_enable_free() -> int:
     changed = CatalogModel.objects.filter(free=True, listed=True, enabled=False).update(enabled=True, disabled_reason="")
     selectors.invalidate()
     return changed
+
+
+# ---------------------------------------------------------------- a user's own choices
+# Added by the web-pages branch for the Settings page; the catalog branch has the same
+# function with the same signature: on merge, keep the catalog branch's copy.
+
+
+@transaction.atomic
+def user_model_toggle(*, user_id: int, model, enabled: bool | None = None) -> bool:
+    """Turn ``model`` on or off for this user only (flip when ``enabled`` is None); return the new state."""
+    from models_catalog.models import UserModelChoice
+
+    choice, _ = UserModelChoice.objects.select_for_update().get_or_create(user_id=user_id, model=model)
+    choice.enabled = (not choice.enabled) if enabled is None else enabled
+    choice.save(update_fields=["enabled"])
+    return choice.enabled
