@@ -33,6 +33,7 @@ def test_a_message_streams_in_gets_a_title_and_survives_a_reload(gateway, logged
     expect(answer.locator("code")).to_have_text("sandwiches")
     expect(page.locator("#conversation-title")).to_have_text("Plan a **picnic** with `sandwiches`")
     expect(page.locator("#stream-status")).to_have_text("Answer complete.")
+    expect(page.get_by_role("button", name="Stop")).to_be_hidden()
     screenshot(page, "playground-conversation")
     conversation = Conversation.objects.get(user=user)
     assert conversation.system_prompt == "Answer in Markdown."
