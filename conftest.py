@@ -8,6 +8,8 @@ import pytest
 from testing import env
 from testing.servers import GatewayProcess, Simulator, ThreadedGateway
 
+pytest_plugins = ["testing.browser"]
+
 
 @pytest.fixture(scope="session")
 def simulator_server():

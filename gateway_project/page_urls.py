@@ -4,4 +4,5 @@ from django.urls import include, path
 
 urlpatterns = [
     path("", include("accounts.page_urls")),
+    path("", include("chat.page_urls")),
 ]

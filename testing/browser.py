@@ -1,0 +1,85 @@
+"""Headless Chromium for page tests (a pytest plugin: ``pytest_plugins = ["testing.browser"]``).
+
+Debian's ``/usr/bin/chromium`` driven by Playwright's Python package (its own
+browser download is not used). Fixtures: ``browser`` (one per session),
+``page`` (a fresh context per test), ``logged_in_page`` (a factory that logs a
+user in through the real login form). ``screenshot(page, name)`` saves
+``artifacts/screenshots/<name>.png``.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from testing.factories import PASSWORD, make_user
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+    "--disable-component-update", "--disable-sync", "--no-first-run",
+]
+SCREENSHOTS = Path(__file__).resolve().parent.parent / "artifacts" / "screenshots"
+
+
+def screenshot(page, name: str) -> Path:
+    """Save a full-page screenshot as ``artifacts/screenshots/<name>.png`` and return its path."""
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    path = SCREENSHOTS / f"{name}.png"
+    page.screenshot(path=str(path), full_page=True)
+    return path
+
+
+def log_in(page, base_url: str, email: str, password: str = PASSWORD) -> None:
+    """Log in through the login form and wait for the page it leads to."""
+    page.goto(f"{base_url}/login/")
+    page.get_by_label("Email").fill(email)
+    page.get_by_label("Password").fill(password)
+    page.get_by_role("button", name="Log in").click()
+    page.wait_for_url(lambda url: "/login/" not in url)
+
+
+@pytest.fixture(scope="session")
+def browser():
+    from playwright.sync_api import sync_playwright
+
+    # Playwright's sync API keeps an event loop on the test thread; the tests' own ORM
+    # calls there are ordinary synchronous code, so Django's async-context guard is lifted.
+    os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
+        yield chromium
+        chromium.close()
+
+
+@pytest.fixture
+def page(browser, gateway):
+    """A fresh browser context (no cookies) with a page; fails the test on any JS dialog or page error."""
+    context = browser.new_context(base_url=gateway.url, viewport={"width": 1280, "height": 860})
+    context.set_default_timeout(10_000)
+    page = context.new_page()
+    page.problems = []  # dialogs (alert, confirm) and uncaught script errors seen by the page
+    page.on("pageerror", lambda error: page.problems.append(f"pageerror: {error}"))
+
+    def on_dialog(dialog) -> None:
+        page.problems.append(f"dialog: {dialog.message}")
+        dialog.accept()
+
+    page.on("dialog", on_dialog)
+    yield page
+    context.close()
+
+
+@pytest.fixture
+def logged_in_page(page, gateway) -> Callable:
+    """Return ``login(user=None, admin=False) -> (page, user)``: a page logged in as a new or given user."""
+
+    def login(user=None, *, admin: bool = False):
+        user = user or make_user(admin=admin)
+        log_in(page, gateway.url, user.email)
+        return page, user
+
+    return login
