@@ -1,3 +1,7 @@
 """REST endpoints of this app, mounted under /api/."""
 
-urlpatterns: list = []
+from django.urls import include, path
+
+urlpatterns: list = [
+    path("", include("chat.log_urls")),
+]
