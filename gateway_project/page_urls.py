@@ -4,4 +4,7 @@ from django.urls import include, path
 
 urlpatterns = [
     path("", include("accounts.page_urls")),
+    path("console/", include("chat.admin_page_urls")),
+    path("console/", include("models_catalog.admin_page_urls")),
+    path("console/", include("accounts.admin_page_urls")),
 ]
