@@ -13,6 +13,7 @@ from django.views.decorators.http import require_GET, require_POST
 from accounts import selectors, services
 from accounts.models import Role, User
 from accounts.permissions import admin_page
+from chat.templatetags.console import usd
 from gateway_project.errors import ApiError
 
 USER_PAGE_SIZE = 50
@@ -86,7 +87,7 @@ def user_credits(request: HttpRequest, user_id: int) -> HttpResponse:
                                         note=request.POST.get("note", "").strip(), by=request.user)
     except ApiError as exc:
         return _user_row(request, user, error=exc.message)
-    return _user_row(request, user, notice=f"balance is now ${entry.balance_after.normalize():f}.")
+    return _user_row(request, user, notice=f"balance is now ${usd(entry.balance_after)}.")
 
 
 @require_GET
