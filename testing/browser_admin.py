@@ -1,16 +1,21 @@
 """Admin console test helpers: JWT headers, a logged-in HTTP session, and a headless Chromium page.
 
-Import the fixtures into a test module (``from testing.browser_admin import browser_page  # noqa: F401``).
+Browser tests wrap ``browser_pages()`` in a fixture of their module.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import httpx
-import pytest
 
 from testing.factories import PASSWORD
+
+if TYPE_CHECKING:
+    from playwright.sync_api import Page
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
@@ -40,24 +45,35 @@ def csrf_form(client: httpx.Client, **fields) -> dict:
     return {"csrfmiddlewaretoken": client.cookies["csrftoken"], **fields}
 
 
-@pytest.fixture(scope="session")
-def _chromium():
+@contextmanager
+def browser_pages() -> Iterator[Callable[[], Page]]:
+    """Yield a function that launches Chromium and returns a fresh page; everything closes on exit.
+
+    Playwright's sync API leaves an event loop marked running in its thread, and
+    Django then refuses ORM calls there; so a test builds its data first and
+    opens the browser last, and the browser lives for one test only. Use it from
+    a fixture: ``with browser_pages() as open_page: yield open_page``.
+    """
     from playwright.sync_api import sync_playwright
 
-    with sync_playwright() as playwright:
+    started: list = []
+
+    def open_page() -> Page:
+        playwright = sync_playwright().start()
+        started.append(playwright)
         browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        yield browser
-        browser.close()
+        started.append(browser)
+        page = browser.new_context(viewport={"width": 1280, "height": 900}).new_page()
+        page.set_default_timeout(10_000)
+        return page
 
-
-@pytest.fixture
-def browser_page(_chromium):
-    """A fresh browser context's page; closed after the test."""
-    context = _chromium.new_context(viewport={"width": 1280, "height": 900})
-    page = context.new_page()
-    page.set_default_timeout(10_000)
-    yield page
-    context.close()
+    try:
+        yield open_page
+    finally:
+        if len(started) > 1:
+            started[1].close()  # the browser
+        if started:
+            started[0].stop()  # playwright, which also ends its event loop
 
 
 def login_in_browser(page, base_url: str, user, password: str = PASSWORD) -> None:
