@@ -5,35 +5,18 @@ from __future__ import annotations
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
 
-from django.conf import settings
 from django.db.models import Case, Count, F, QuerySet, Sum, When
 from django.db.models.functions import TruncDate
 from django.utils import timezone
 
 from chat.log_selectors import ERROR_Q
 from chat.models import RequestLog
-
-IN_FLIGHT_KEY = "gw:inflight"
+from chat.proxy import inflight
 
 
 def in_flight() -> int:
-    """Return requests in flight now, across gateway processes.
-
-    Reads the Redis key ``gw:inflight`` (an integer, or a hash of per-process
-    counts that are summed); 0 when the key is absent or there is no Redis.
-    """
-    if not settings.GATEWAY.redis_url:
-        return 0
-    from gateway_project.redis_client import sync_client
-
-    client = sync_client()
-    kind = client.type(IN_FLIGHT_KEY)
-    kind = kind.decode() if isinstance(kind, bytes) else kind
-    if kind == "string":
-        return max(int(client.get(IN_FLIGHT_KEY) or 0), 0)
-    if kind == "hash":
-        return max(sum(int(v) for v in client.hvals(IN_FLIGHT_KEY)), 0)
-    return 0
+    """Return requests in flight now, across gateway processes (see ``chat.proxy.inflight``)."""
+    return inflight.total()
 
 
 def _model_name():

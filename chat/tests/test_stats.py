@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from datetime import timedelta
 
 import openai
@@ -9,9 +10,8 @@ import pytest
 from django.utils import timezone
 
 from chat.models import RequestLog
-from chat.stats import IN_FLIGHT_KEY, in_flight
+from chat.stats import in_flight
 from chat.tests.conftest import LLAMA, QWEN
-from gateway_project.redis_client import sync_client
 from testing.browser_admin import jwt_headers
 from testing.factories import make_key, make_user, openai_client
 from testing.servers import wait_until
@@ -47,10 +47,14 @@ def test_stats_count_requests_tokens_errors_per_day_and_rank_models_and_users(ca
     assert http.get(f"{gateway.url}/api/admin/stats?days=x", headers=jwt_headers(admin)).status_code == 400
 
 
-def test_in_flight_reads_the_shared_counter(db):
-    assert in_flight() == 0
-    sync_client().set(IN_FLIGHT_KEY, 3)
-    assert in_flight() == 3
-    sync_client().delete(IN_FLIGHT_KEY)
-    sync_client().hset(IN_FLIGHT_KEY, mapping={"proc-a": 2, "proc-b": 4})
-    assert in_flight() == 6
+def test_dashboard_counts_a_request_in_flight_while_it_runs(caller, gateway, http):
+    admin = make_user(admin=True)
+    slow = threading.Thread(target=lambda: caller.client.chat.completions.create(
+        model=LLAMA, messages=USER, extra_body={"sim": {"fault": "slow:2500"}}))
+    slow.start()
+    try:
+        assert wait_until(lambda: http.get(f"{gateway.url}/api/admin/stats", headers=jwt_headers(admin))
+                          .json()["inFlight"] == 1, timeout=2.4)
+    finally:
+        slow.join()
+    assert wait_until(lambda: in_flight() == 0, timeout=3)
