@@ -1,6 +1,6 @@
 """REST endpoints of this app, mounted under /api/."""
 
-from django.urls import path
+from django.urls import include, path
 
 from chat import apis
 
@@ -8,4 +8,6 @@ urlpatterns: list = [
     path("conversations", apis.ConversationListCreateApi.as_view()),
     path("conversations/<int:conversation_id>", apis.ConversationDetailApi.as_view()),
     path("conversations/<int:conversation_id>/messages", apis.ConversationMessageApi.as_view()),
+    path("", include("chat.log_urls")),
+    path("", include("chat.usage_urls")),
 ]

@@ -10,7 +10,6 @@ urlpatterns = [
     path("api/", include("accounts.urls")),
     path("api/", include("models_catalog.urls")),
     path("api/", include("chat.urls")),
-    path("api/", include("chat.usage_urls")),
     path("api/", include("agent.urls")),
     path("api/", include("orchestrator.urls")),
     path("", include("gateway_project.page_urls")),
