@@ -93,7 +93,14 @@ def user_credits(request: HttpRequest, user_id: int) -> HttpResponse:
 @require_GET
 @admin_page
 def upstream_keys_page(request: HttpRequest) -> HttpResponse:
-    return render(request, "console/upstream_keys.html", {"keys": selectors.upstream_key_list()})
+    from datetime import UTC, datetime
+
+    from chat.proxy.pool import pool_report
+
+    health = pool_report()
+    for row in health:
+        row["until"] = datetime.fromtimestamp(row["until"], tz=UTC) if row["until"] else None
+    return render(request, "console/upstream_keys.html", {"keys": selectors.upstream_key_list(), "health": health})
 
 
 @require_POST

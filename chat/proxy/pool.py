@@ -196,3 +196,29 @@ async def note_failure(cred: Credential, *, auth: bool = False) -> None:
         return
     if count >= BREAKER_THRESHOLD:
         await _update(cred.account, {f"cb:{cred.key_id}": str(now + BREAKER_OPEN_S), f"cbf:{cred.key_id}": "0"})
+
+
+def pool_report() -> list[dict]:
+    """Each server-pool key, masked, with its account and what the shared state says of it now.
+
+    Synchronous, for the admin's key-pool page; never returns a secret.
+    """
+    from asgiref.sync import async_to_sync
+
+    creds = _load_pool()
+    health = async_to_sync(read_health)([c.account for c in creds])
+    now = time.time()
+    report = []
+    for cred in creds:
+        state = health[cred.account]
+        blocked = state.blocked(cred, "", now)
+        report.append({
+            "key": cred.masked,
+            "account": cred.account,
+            "state": blocked[0] if blocked else "ok",
+            "until": blocked[1] if blocked else None,
+            "remaining": state.fields.get("rem") if state.capacity(now) < 1e9 else None,
+            "limit": state.fields.get("lim") or None,
+            "recentFailures": int(state.fields.get(f"cbf:{cred.key_id}", "0") or 0),
+        })
+    return report
