@@ -57,6 +57,12 @@ class CatalogModelAdmin(InvalidatingAdmin):
     readonly_fields = ["provider", "model_id", "canonical_slug", "listed", "created_at", "updated_at"]
     actions = ["enable", "disable"]
 
+    def save_model(self, request, obj, form, change):
+        # Prices an admin sets stay: sync no longer overwrites them (untick price_overridden to follow upstream again).
+        if change and {"prompt_price", "completion_price"} & set(form.changed_data):
+            obj.price_overridden = True
+        super().save_model(request, obj, form, change)
+
     def changelist_view(self, request, extra_context=None):
         extra = {"providers": Provider.objects.all(), **(extra_context or {})}
         return super().changelist_view(request, extra_context=extra)
