@@ -31,11 +31,15 @@ def _paginated(view: APIView, request, items, out) -> Response:
     return paginator.get_paginated_response([out(item) for item in page])
 
 
+def _found[T](record: T | None, message: str) -> T:
+    """Return ``record``, or answer 404 with ``message`` when there is none."""
+    if record is None:
+        raise ApiError(message, status_code=404)
+    return record
+
+
 def _model_or_404(model_id: str) -> CatalogModel:
-    model = selectors.model_get_by_model_id(model_id=model_id)
-    if model is None:
-        raise ApiError(f"No catalog model {model_id!r}.", status_code=404)
-    return model
+    return _found(selectors.model_get_by_model_id(model_id=model_id), f"No catalog model {model_id!r}.")
 
 
 # ---------------------------------------------------------------- admin: the catalog
@@ -153,6 +157,14 @@ class AdminAliasApi(APIView):
         return Response(alias_out(alias))
 
 
+class AdminAliasDetailApi(APIView):
+    permission_classes = [IsAdmin]
+
+    def delete(self, request, alias: str):
+        services.alias_delete(alias=_found(selectors.alias_get(alias=alias), f"No alias {alias!r}."))
+        return Response(status=204)
+
+
 class AdminPresetApi(APIView):
     permission_classes = [IsAdmin]
 
@@ -172,6 +184,14 @@ class AdminPresetApi(APIView):
         preset = services.preset_set(name=v["name"], model_id=v["model"], fallbacks=v.get("fallbacks"),
                                      params=v.get("params"))
         return Response(preset_out(preset))
+
+
+class AdminPresetDetailApi(APIView):
+    permission_classes = [IsAdmin]
+
+    def delete(self, request, name: str):
+        services.preset_delete(preset=_found(selectors.preset_get(name=name), f"No preset {name!r}."))
+        return Response(status=204)
 
 
 class AdminUsageLimitApi(APIView):

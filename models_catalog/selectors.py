@@ -164,13 +164,28 @@ def alias_list() -> QuerySet[Alias]:
     return Alias.objects.all()
 
 
+def alias_get(*, alias: str) -> Alias | None:
+    return Alias.objects.filter(alias=alias).first()
+
+
 def preset_list() -> QuerySet[Preset]:
     return Preset.objects.all()
+
+
+def preset_get(*, name: str) -> Preset | None:
+    return Preset.objects.filter(name=name).first()
 
 
 def usage_limit_list() -> QuerySet[UsageLimit]:
     """The default limit (model null) first, then per model."""
     return UsageLimit.objects.select_related("model").order_by(F("model_id").asc(nulls_first=True))
+
+
+def usage_limit_get(*, model_id: str | None) -> UsageLimit | None:
+    """The limit of one model by its model id, or the default one (``model_id`` None)."""
+    if model_id is None:
+        return usage_limit_list().filter(model__isnull=True).first()
+    return usage_limit_list().filter(model__model_id=model_id).first()
 
 
 def user_disabled_model_ids(*, user_id: int) -> set[str]:

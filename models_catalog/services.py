@@ -194,6 +194,7 @@ def alias_set(*, alias: str, model_id: str, fallbacks: list[str] | None = None) 
 
 @transaction.atomic
 def alias_delete(*, alias: Alias) -> None:
+    """Remove an alias; requests naming it get 404 from then on."""
     alias.delete()
     selectors.invalidate()
 
@@ -216,6 +217,7 @@ def preset_set(*, name: str, model_id: str, fallbacks: list[str] | None = None, 
 
 @transaction.atomic
 def preset_delete(*, preset: Preset) -> None:
+    """Remove ``@preset/<name>``; requests naming it get 404 from then on."""
     preset.delete()
     selectors.invalidate()
 
@@ -233,6 +235,13 @@ def usage_limit_set(*, model: CatalogModel | None, max_requests_per_day: int | N
     limit.save()
     selectors.invalidate()
     return limit
+
+
+@transaction.atomic
+def usage_limit_delete(*, limit: UsageLimit) -> None:
+    """Remove a limit: a model's falls back to the default, the default's to no limit."""
+    limit.delete()
+    selectors.invalidate()
 
 
 # ---------------------------------------------------------------- a user's own choices

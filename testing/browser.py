@@ -1,18 +1,23 @@
-"""Headless Chromium for page tests (a pytest plugin: ``pytest_plugins = ["testing.browser"]``).
+"""Page test helpers (a pytest plugin: ``pytest_plugins = ["testing.browser"]``).
 
-Debian's ``/usr/bin/chromium`` driven by Playwright's Python package (its own
-browser download is not used). Fixtures: ``browser`` (one per session),
-``page`` (a fresh context per test), ``logged_in_page`` (a factory that logs a
-user in through the real login form). ``screenshot(page, name)`` saves
+Headless Chromium: Debian's ``/usr/bin/chromium`` driven by Playwright's Python
+package (its own browser download is not used). Fixtures: ``browser`` (one per
+session), ``new_page`` (a factory of fresh contexts, one per person in a
+journey), ``page`` (the first of them), ``logged_in_page`` (a factory that logs
+a user in through the real login form). ``screenshot(page, name)`` saves
 ``artifacts/screenshots/<name>.png``.
+
+Plain HTTP: ``session_client`` (logged in through the same form), ``csrf_form``
+and ``jwt_headers``.
 """
 
 from __future__ import annotations
 
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
+import httpx
 import pytest
 
 from testing.factories import PASSWORD, make_user
@@ -42,6 +47,28 @@ def log_in(page, base_url: str, email: str, password: str = PASSWORD) -> None:
     page.wait_for_url(lambda url: "/login/" not in url)
 
 
+def jwt_headers(user) -> dict[str, str]:
+    """``Authorization: Bearer <access token>`` for ``user``."""
+    from rest_framework_simplejwt.tokens import RefreshToken
+
+    return {"Authorization": f"Bearer {RefreshToken.for_user(user).access_token}"}
+
+
+def session_client(base_url: str, user, password: str = PASSWORD) -> httpx.Client:
+    """An HTTP client logged in to the pages as ``user`` through the real login form."""
+    client = httpx.Client(base_url=base_url, timeout=30)
+    client.get("/login/").raise_for_status()
+    r = client.post("/login/", data={"email": user.email, "password": password,
+                                     "csrfmiddlewaretoken": client.cookies["csrftoken"]})
+    assert r.status_code == 302, r.text
+    return client
+
+
+def csrf_form(client: httpx.Client, **fields) -> dict:
+    """Form fields plus the CSRF token the page's forms carry."""
+    return {"csrfmiddlewaretoken": client.cookies["csrftoken"], **fields}
+
+
 @pytest.fixture(scope="session")
 def browser():
     from playwright.sync_api import sync_playwright
@@ -56,21 +83,37 @@ def browser():
 
 
 @pytest.fixture
-def page(browser, gateway):
-    """A fresh browser context (no cookies) with a page; fails the test on any JS dialog or page error."""
-    context = browser.new_context(base_url=gateway.url, viewport={"width": 1280, "height": 860})
-    context.set_default_timeout(10_000)
-    page = context.new_page()
-    page.problems = []  # dialogs (alert, confirm) and uncaught script errors seen by the page
-    page.on("pageerror", lambda error: page.problems.append(f"pageerror: {error}"))
+def new_page(browser, gateway) -> Iterator[Callable]:
+    """Return ``new_page()``: a page in a fresh browser context (its own cookies), closed after the test.
 
-    def on_dialog(dialog) -> None:
-        page.problems.append(f"dialog: {dialog.message}")
-        dialog.accept()
+    Each page fails its test's ``page.problems == []`` check on any JS dialog or page error.
+    """
+    contexts = []
 
-    page.on("dialog", on_dialog)
-    yield page
-    context.close()
+    def open_page():
+        context = browser.new_context(base_url=gateway.url, viewport={"width": 1280, "height": 860})
+        context.set_default_timeout(10_000)
+        contexts.append(context)
+        page = context.new_page()
+        page.problems = []  # dialogs (alert, confirm) and uncaught script errors seen by the page
+        page.on("pageerror", lambda error: page.problems.append(f"pageerror: {error}"))
+
+        def on_dialog(dialog) -> None:
+            page.problems.append(f"dialog: {dialog.message}")
+            dialog.accept()
+
+        page.on("dialog", on_dialog)
+        return page
+
+    yield open_page
+    for context in contexts:
+        context.close()
+
+
+@pytest.fixture
+def page(new_page):
+    """A page in a fresh browser context (no cookies)."""
+    return new_page()
 
 
 @pytest.fixture

@@ -8,7 +8,7 @@ from decimal import Decimal
 import pytest
 
 from accounts.models import LedgerEntry, UpstreamKey, User
-from testing.browser_admin import csrf_form, session_client
+from testing.browser import csrf_form, session_client
 from testing.factories import make_user
 
 

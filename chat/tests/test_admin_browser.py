@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import pytest
 from playwright.sync_api import expect
 
 from chat.models import RequestLog
 from chat.tests.conftest import LLAMA, QWEN
-from testing.browser_admin import browser_pages, login_in_browser, screenshot
+from testing.browser import log_in, screenshot
 from testing.env import POOL_KEYS
 from testing.factories import make_user
 from testing.servers import wait_until
@@ -15,23 +14,16 @@ from testing.servers import wait_until
 USER = [{"role": "user", "content": "hello browser"}]
 
 
-@pytest.fixture
-def open_browser():
-    with browser_pages() as open_page:
-        yield open_page
-
-
 def _send(client, model: str, **extra) -> RequestLog:
     raw = client.chat.completions.with_raw_response.create(model=model, messages=USER, **extra)
     return wait_until(lambda: RequestLog.objects.filter(request_id=raw.headers["x-request-id"]).first())
 
 
-def test_admin_opens_the_dashboard_and_reads_a_requests_attempts(caller, gateway, open_browser):
+def test_admin_opens_the_dashboard_and_reads_a_requests_attempts(caller, gateway, page):
     row = _send(caller.client, LLAMA, extra_body={"models": [QWEN], "sim": {"faults": {LLAMA: "502"}}})
     _send(caller.client, QWEN)
     admin = make_user(admin=True)
-    page = open_browser()
-    login_in_browser(page, gateway.url, admin)
+    log_in(page, gateway.url, admin.email)
 
     page.goto(f"{gateway.url}/console/")
     expect(page.get_by_role("heading", name="Dashboard")).to_be_visible()
@@ -54,12 +46,11 @@ def test_admin_opens_the_dashboard_and_reads_a_requests_attempts(caller, gateway
     screenshot(page, "console-log-detail")
 
 
-def test_admin_filters_the_logs_by_model_without_a_reload(caller, gateway, open_browser):
+def test_admin_filters_the_logs_by_model_without_a_reload(caller, gateway, page):
     llama = _send(caller.client, LLAMA)
     qwen = _send(caller.client, QWEN)
     admin = make_user(admin=True)
-    page = open_browser()
-    login_in_browser(page, gateway.url, admin)
+    log_in(page, gateway.url, admin.email)
     page.goto(f"{gateway.url}/console/logs/")
     table = page.locator("#log-table")
     expect(table.locator("tbody tr")).to_have_count(2)
@@ -76,10 +67,9 @@ def test_admin_filters_the_logs_by_model_without_a_reload(caller, gateway, open_
     screenshot(page, "console-logs-filtered")
 
 
-def test_a_non_admin_in_the_browser_never_sees_the_console(gateway, open_browser):
+def test_a_non_admin_in_the_browser_never_sees_the_console(gateway, page):
     user = make_user()
-    page = open_browser()
-    login_in_browser(page, gateway.url, user)
+    log_in(page, gateway.url, user.email)
     response = page.goto(f"{gateway.url}/console/logs/")
     assert response.status == 403
     expect(page.get_by_role("heading", name="Request logs")).to_have_count(0)

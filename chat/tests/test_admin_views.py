@@ -8,7 +8,7 @@ import pytest
 
 from chat.models import RequestLog
 from chat.tests.conftest import LLAMA, QWEN
-from testing.browser_admin import csrf_form, session_client
+from testing.browser import csrf_form, session_client
 from testing.env import POOL_KEYS
 from testing.factories import make_user
 from testing.servers import wait_until

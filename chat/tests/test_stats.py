@@ -12,7 +12,7 @@ from django.utils import timezone
 from chat.models import RequestLog
 from chat.stats import in_flight
 from chat.tests.conftest import LLAMA, QWEN
-from testing.browser_admin import jwt_headers
+from testing.browser import jwt_headers
 from testing.factories import make_key, make_user, openai_client
 from testing.servers import wait_until
 

@@ -21,6 +21,8 @@ ADMIN_ENDPOINTS = [
     ("put", "/admin/aliases", {"alias": "gpt-4o", "modelId": FREE}),
     ("get", "/admin/presets", None),
     ("put", "/admin/presets", {"name": "fast", "model": FREE}),
+    ("delete", "/admin/aliases/gpt-4o", None),
+    ("delete", "/admin/presets/fast", None),
     ("get", "/admin/usage-limits", None),
     ("put", "/admin/usage-limits", {"modelId": "*", "maxRequestsPerDay": 5, "maxTokensPerDay": None}),
 ]
@@ -145,6 +147,44 @@ def test_preset_rejects_reserved_params_and_unknown_models(catalog, admin_api):
     assert admin_api.put("/admin/presets", json={"name": "x", "model": "nope/none"}).status_code == 400
     assert admin_api.put("/admin/presets", json={"name": "not a slug", "model": FREE}).status_code == 400
     assert not Preset.objects.exists()
+
+
+def test_deleting_an_alias_answers_204_and_the_alias_stops_routing(catalog, admin_api, gateway):
+    assert admin_api.put("/admin/aliases", json={"alias": "team/fast", "modelId": FREE}).status_code == 200
+    assert admin_api.put("/admin/aliases", json={"alias": "kept", "modelId": FREE}).status_code == 200
+    client = openai.OpenAI(base_url=f"{gateway.url}/v1", api_key=make_key(make_user()), max_retries=0)
+    assert client.chat.completions.create(model="team/fast", messages=[{"role": "user", "content": "hi"}]).model == FREE
+
+    deleted = admin_api.delete("/admin/aliases/team/fast")
+    assert deleted.status_code == 204 and deleted.content == b""
+    assert list(Alias.objects.values_list("alias", flat=True)) == ["kept"]
+    with pytest.raises(openai.NotFoundError):
+        client.chat.completions.create(model="team/fast", messages=[{"role": "user", "content": "hi"}])
+    again = admin_api.delete("/admin/aliases/team/fast")
+    assert again.status_code == 404 and again.json()["message"] == "No alias 'team/fast'."
+
+
+def test_deleting_a_preset_answers_204_and_the_preset_stops_routing(catalog, admin_api, gateway):
+    assert admin_api.put("/admin/presets", json={"name": "terse", "model": FREE}).status_code == 200
+    client = openai.OpenAI(base_url=f"{gateway.url}/v1", api_key=make_key(make_user()), max_retries=0)
+    assert client.chat.completions.create(model="@preset/terse", messages=[{"role": "user", "content": "hi"}]).model \
+        == FREE
+
+    assert admin_api.delete("/admin/presets/terse").status_code == 204
+    assert not Preset.objects.exists()
+    with pytest.raises(openai.NotFoundError):
+        client.chat.completions.create(model="@preset/terse", messages=[{"role": "user", "content": "hi"}])
+    missing = admin_api.delete("/admin/presets/terse")
+    assert missing.status_code == 404 and missing.json()["message"] == "No preset 'terse'."
+
+
+def test_users_cannot_delete_aliases_or_presets(catalog, admin_api, user_api, anon_api):
+    admin_api.put("/admin/aliases", json={"alias": "gpt-4o", "modelId": FREE})
+    admin_api.put("/admin/presets", json={"name": "fast", "model": FREE})
+    for client in (anon_api, user_api):
+        assert client.delete("/admin/aliases/gpt-4o").status_code in (401, 403)
+        assert client.delete("/admin/presets/fast").status_code in (401, 403)
+    assert Alias.objects.filter(alias="gpt-4o").exists() and Preset.objects.filter(name="fast").exists()
 
 
 def test_usage_limits_default_and_per_model(catalog, admin_api):
