@@ -69,17 +69,29 @@ def csrf_form(client: httpx.Client, **fields) -> dict:
     return {"csrfmiddlewaretoken": client.cookies["csrftoken"], **fields}
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture
 def browser():
+    """Headless Chromium for one test.
+
+    Playwright's sync API runs an event loop on the test thread while it is open, so
+    Django's async-context guard is lifted for that test only (the test's own ORM calls
+    are ordinary synchronous code), and the loop is gone before the next test: a
+    session-wide browser would leave it behind for every later test.
+    """
     from playwright.sync_api import sync_playwright
 
-    # Playwright's sync API keeps an event loop on the test thread; the tests' own ORM
-    # calls there are ordinary synchronous code, so Django's async-context guard is lifted.
-    os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
-    with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
-        yield chromium
-        chromium.close()
+    previous = os.environ.get("DJANGO_ALLOW_ASYNC_UNSAFE")
+    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
+    try:
+        with sync_playwright() as playwright:
+            chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
+            yield chromium
+            chromium.close()
+    finally:
+        if previous is None:
+            os.environ.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
+        else:
+            os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = previous
 
 
 @pytest.fixture

@@ -5,7 +5,7 @@ from contextlib import closing
 import openai
 import pytest
 
-from testing.browser_admin import session_client
+from testing.browser import session_client
 from testing.env import POOL_KEYS
 from testing.factories import make_key, make_user, openai_client, sync_catalog
 
