@@ -46,9 +46,9 @@ class ProxyApp:
         path, method = scope["path"], scope["method"]
         try:
             principal = await auth.authenticate(headers)
-            if path == "/v1/chat/completions":
+            if path in ("/v1/chat/completions", "/api/chat/completions"):
                 if method != "POST":
-                    raise ProxyError(405, "Use POST for /v1/chat/completions.", code="method_not_allowed")
+                    raise ProxyError(405, f"Use POST for {path}.", code="method_not_allowed")
                 await self._chat(scope, receive, send, headers, principal, request_id)
             elif path == "/v1/models" and method == "GET":
                 await send_whole(send, 200, await catalog_api.list_models(principal), {"x-request-id": request_id})
