@@ -60,8 +60,10 @@ def total() -> int:
     except Exception:
         return local()
     now = time.time()
-    count = 0
-    for value in fields.values():
+    count = local()  # this process's own count is exact now; its published one may be a second old
+    for field, value in fields.items():
+        if field.decode() == _ME:
+            continue
         number, _, stamp = value.decode().partition(":")
         if stamp and now - float(stamp) < STALE_S:
             count += int(number)
