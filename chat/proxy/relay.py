@@ -83,14 +83,14 @@ async def relay_stream(opened: Opened, exchange: Exchange, emit) -> None:
     try:
         await forward(opened.first_events)
         while not state.done and not state.failed:
+            if b"\n\n" in buffer:  # whole events already read (the first read may hold the entire stream)
+                *events, buffer = buffer.split(b"\n\n")
+                await forward([e + b"\n\n" for e in events if e])
+                continue
             chunk = await asyncio.wait_for(opened.response.content.readany(), timeout=idle)
             if not chunk:
                 break
             buffer += chunk.replace(b"\r\n", b"\n")
-            if b"\n\n" not in buffer:
-                continue
-            *events, buffer = buffer.split(b"\n\n")
-            await forward([e + b"\n\n" for e in events if e])
         if state.failed:
             exchange.status = 200
             exchange.error = ProxyError(502, "The upstream failed mid-stream.", code="upstream_stream_error")
