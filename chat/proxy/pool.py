@@ -19,6 +19,7 @@ from asgiref.sync import sync_to_async
 from django.conf import settings
 
 from chat.proxy.state import StateUnavailable, store
+from gateway_project.singleflight import load_once
 
 log = logging.getLogger(__name__)
 ACCOUNT_TTL = 2 * 86400
@@ -84,7 +85,7 @@ async def server_pool() -> list[Credential]:
     """The server's upstream keys (env and admin-added), cached for ``POOL_TTL`` seconds."""
     if _pool and _pool[0][0] > time.monotonic():
         return _pool[0][1]
-    creds = await sync_to_async(_load_pool, thread_sensitive=False)()
+    creds = await load_once("server-pool", sync_to_async(_load_pool, thread_sensitive=False))
     _pool[:] = [(time.monotonic() + POOL_TTL, creds)]
     return creds
 
@@ -145,8 +146,12 @@ async def read_health(accounts: list[str], *, fresh: bool = False) -> dict[str, 
         cached = [_health_cache.get(a) for a in unique]
         if all(hit is not None and hit[0] > now for hit in cached):
             return {a: hit[1] for a, hit in zip(unique, cached, strict=True)}
+    keys = [_key(a) for a in unique]
     try:
-        raw = await store().get_hashes([_key(a) for a in unique])
+        if ttl > 0 and not fresh:  # requests that miss together share one read
+            raw = await load_once("health:" + ",".join(keys), lambda: store().get_hashes(keys))
+        else:
+            raw = await store().get_hashes(keys)
     except StateUnavailable:
         log.warning("routing state unreachable; routing without account health")
         return {a: Health({}) for a in unique}
