@@ -180,6 +180,13 @@ def children(pid: int) -> list[int]:
     return found
 
 
+def _cmdline(pid: int) -> bytes:
+    try:
+        return Path(f"/proc/{pid}/cmdline").read_bytes()
+    except OSError:
+        return b""
+
+
 def memory_kb(pid: int) -> dict[str, int]:
     out = {}
     try:
@@ -202,10 +209,11 @@ class Gateway:
         self.pids = self._worker_pids()
 
     def _worker_pids(self) -> list[int]:
+        """The processes that serve requests: the server itself with 1 worker, else its worker children
+        (uvicorn's multiprocessing resource tracker is not one)."""
         deadline = time.monotonic() + 20
         while time.monotonic() < deadline:
-            kids = [p for p in children(self.proc.pid) if "python" in Path(f"/proc/{p}/cmdline").read_bytes().decode(
-                "latin-1", "replace")]
+            kids = [p for p in children(self.proc.pid) if b"resource_tracker" not in _cmdline(p)]
             if self.workers == 1 and not kids:
                 return [self.proc.pid]
             if len(kids) >= self.workers:
