@@ -335,6 +335,9 @@ def run_workers(workers: int, args, env, sim_port: int, log_path: Path) -> dict:
     finally:
         exit_code = gw.stop()
     logged = logged_requests(env, key_id)
+    problems = log_problems(log_path, since)
+    if problems:
+        print(f"  [{workers}w] the gateway logged {len(problems)} warnings/errors: {problems[0][:160]}", flush=True)
     return {
         "workers": workers,
         "server": args.server,
@@ -344,7 +347,8 @@ def run_workers(workers: int, args, env, sim_port: int, log_path: Path) -> dict:
         "sigterm_exit_code": exit_code,
         "answered_200": answered,
         "request_logs_written": logged,
-        "gateway_log_problems": log_problems(log_path, since)[:20],
+        "gateway_log_problem_count": len(problems),
+        "gateway_log_problems": problems[:20],
     }
 
 
