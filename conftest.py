@@ -8,6 +8,8 @@ import pytest
 from testing import env
 from testing.servers import GatewayProcess, Simulator, ThreadedGateway
 
+pytest_plugins = ["testing.browser"]
+
 
 @pytest.fixture(scope="session")
 def simulator_server():
@@ -54,8 +56,18 @@ def _gateway_server(django_db_blocker):
 
 @pytest.fixture
 def gateway(_gateway_server, transactional_db, sim):
-    """The gateway on real loopback HTTP, with the simulator as its upstream."""
-    return _gateway_server
+    """The gateway on real loopback HTTP, with the simulator as its upstream.
+
+    Its log rows are flushed before the test's database is emptied.
+    """
+    from chat.logbuffer import log_buffer
+    from chat.proxy.app import ProxyApp
+    from testing.servers import wait_until
+
+    log_buffer().discard()
+    yield _gateway_server
+    wait_until(lambda: ProxyApp.in_flight == 0, timeout=10)  # requests settle after their answer
+    log_buffer().flush_from_thread()
 
 
 @pytest.fixture

@@ -33,7 +33,9 @@ class GatewayKeyAdmin(admin.ModelAdmin):
     list_display = ["name", "prefix", "user", "enabled", "expires_at", "created_at", "last_used_at", "deleted_at"]
     list_filter = ["enabled"]
     search_fields = ["name", "prefix", "user__email"]
-    fields = ["user", "name", "prefix", "enabled", "expires_at", "allowed_models", "rpm", "tpm", "budget", "budget_period"]
+    fields = [
+        "user", "name", "prefix", "enabled", "expires_at", "allowed_models", "rpm", "tpm", "budget", "budget_period",
+    ]
     readonly_fields = ["user", "prefix"]
     actions = ["revoke"]
 

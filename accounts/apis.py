@@ -16,6 +16,14 @@ from accounts.models import BudgetPeriod, Role
 from accounts.permissions import IsAdmin
 from accounts.serializers import gateway_key_out, money, user_out
 from gateway_project.errors import ApiError
+from gateway_project.pagination import PageSizePagination
+
+
+def _paginated(request, view, queryset, out) -> Response:
+    """Answer one page of ``queryset`` as ``{count, next, previous, results}``, each item through ``out``."""
+    paginator = PageSizePagination()
+    page = paginator.paginate_queryset(queryset, request, view=view)
+    return paginator.get_paginated_response([out(item) for item in page])
 
 
 def _tokens_for(user) -> dict:
@@ -71,7 +79,8 @@ class LoginApi(APIView):
     def post(self, request):
         data = CredentialsIn(data=request.data)
         data.is_valid(raise_exception=True)
-        user = authenticate(request, email=data.validated_data["email"].lower(), password=data.validated_data["password"])
+        email, password = data.validated_data["email"].lower(), data.validated_data["password"]
+        user = authenticate(request, email=email, password=password)
         if user is None:
             raise ApiError("Email or password is wrong, or the account is disabled.", status_code=401)
         return Response(_tokens_for(user))
@@ -134,7 +143,7 @@ class DeviceCodeApi(APIView):
                 "user_code": record.user_code,
                 "verification_uri": base,
                 "verification_uri_complete": f"{base}?code={record.user_code}",
-                "expires_in": int((record.expires_at - record.created_at).total_seconds()),
+                "expires_in": round((record.expires_at - record.created_at).total_seconds()),
                 "interval": record.interval,
             }
         )
@@ -185,7 +194,7 @@ class GatewayKeyListCreateApi(APIView):
         models = serializers.ListField(child=serializers.CharField(max_length=200), required=False, max_length=200)
 
     def get(self, request):
-        return Response([gateway_key_out(k) for k in selectors.gateway_key_list(user=request.user)])
+        return _paginated(request, self, selectors.gateway_key_list(user=request.user), gateway_key_out)
 
     def post(self, request):
         data = self.InputSerializer(data=request.data)
@@ -250,11 +259,7 @@ class AdminUserListApi(APIView):
     permission_classes = [IsAdmin]
 
     def get(self, request):
-        from gateway_project.pagination import PageSizePagination
-
-        paginator = PageSizePagination()
-        page = paginator.paginate_queryset(selectors.user_list(), request, view=self)
-        return paginator.get_paginated_response([user_out(u) for u in page])
+        return _paginated(request, self, selectors.user_list(), user_out)
 
 
 class AdminUserRoleApi(APIView):
@@ -322,11 +327,8 @@ class AdminKeyListApi(APIView):
     permission_classes = [IsAdmin]
 
     def get(self, request):
-        from gateway_project.pagination import PageSizePagination
-
-        paginator = PageSizePagination()
-        page = paginator.paginate_queryset(selectors.gateway_key_list(), request, view=self)
-        return paginator.get_paginated_response([gateway_key_out(k, with_user=True) for k in page])
+        return _paginated(request, self, selectors.gateway_key_list(),
+                          lambda key: gateway_key_out(key, with_user=True))
 
 
 class AdminKeyDetailApi(APIView):
@@ -371,7 +373,7 @@ class AdminUpstreamKeyListCreateApi(APIView):
         account = serializers.CharField(max_length=100, required=False, allow_blank=True, default="")
 
     def get(self, request):
-        return Response([upstream_key_out(r) for r in selectors.upstream_key_list()])
+        return _paginated(request, self, selectors.upstream_key_list(), upstream_key_out)
 
     def post(self, request):
         data = self.InputSerializer(data=request.data)

@@ -24,7 +24,7 @@ class BudgetPeriod(models.TextChoices):
 class UserManager(BaseUserManager):
     use_in_migrations = True
 
-    def create_user(self, email: str, password: str | None = None, **extra) -> "User":
+    def create_user(self, email: str, password: str | None = None, **extra) -> User:
         if not email:
             raise ValueError("email is required")
         user = self.model(email=self.normalize_email(email).lower(), **extra)
@@ -32,7 +32,7 @@ class UserManager(BaseUserManager):
         user.save(using=self._db)
         return user
 
-    def create_superuser(self, email: str, password: str | None = None, **extra) -> "User":
+    def create_superuser(self, email: str, password: str | None = None, **extra) -> User:
         extra.setdefault("role", Role.ADMIN)
         extra.setdefault("is_superuser", True)
         return self.create_user(email, password, **extra)
@@ -106,6 +106,9 @@ class UserUpstreamKey(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
+    def __str__(self) -> str:
+        return f"BYOK key of user {self.user_id} (…{self.last4})"
+
 
 class UpstreamKey(models.Model):
     """A server-side upstream key in the pool, encrypted at rest.
@@ -124,6 +127,9 @@ class UpstreamKey(models.Model):
 
     class Meta:
         ordering = ["id"]
+
+    def __str__(self) -> str:
+        return f"{self.label or self.provider} (…{self.last4})"
 
 
 class DeviceCode(models.Model):
@@ -144,6 +150,9 @@ class DeviceCode(models.Model):
     last_polled_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
+    def __str__(self) -> str:
+        return f"device code {self.user_code} ({self.status})"
+
 
 class CreditAccount(models.Model):
     """A user's credit balance; ``reserved`` is held by requests in flight."""
@@ -152,6 +161,9 @@ class CreditAccount(models.Model):
     balance = models.DecimalField(max_digits=14, decimal_places=6, default=Decimal("0"))
     reserved = models.DecimalField(max_digits=14, decimal_places=6, default=Decimal("0"))
     updated_at = models.DateTimeField(auto_now=True)
+
+    def __str__(self) -> str:
+        return f"credits of user {self.user_id}: {self.balance}"
 
 
 class LedgerEntry(models.Model):
@@ -174,6 +186,9 @@ class LedgerEntry(models.Model):
         ordering = ["-created_at", "-id"]
         indexes = [models.Index(fields=["user", "-created_at"])]
 
+    def __str__(self) -> str:
+        return f"{self.kind} {self.amount} for user {self.user_id}"
+
 
 class BudgetUsage(models.Model):
     """Spend and in-flight reservations of one budget (a key's or a user's) in one period."""
@@ -185,3 +200,6 @@ class BudgetUsage(models.Model):
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["scope", "period"], name="uniq_budget_scope_period")]
+
+    def __str__(self) -> str:
+        return f"{self.scope} {self.period}: spent {self.spent}"

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 from accounts.models import GatewayKey, User
 
 
-def money(value) -> str | None:
-    return None if value is None else format(value.normalize() if value == value.to_integral() else value, "f")
+def money(value: Decimal | None) -> str | None:
+    """Return a USD amount as a plain decimal string without trailing zeros ("12.5", "3", "0.000013")."""
+    return None if value is None else format(value.normalize(), "f")
 
 
 def gateway_key_out(key: GatewayKey, *, secret: str | None = None, with_user: bool = False) -> dict:

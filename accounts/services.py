@@ -272,34 +272,45 @@ def device_code_approve(*, user_code: str, user: User, approve: bool = True) -> 
     return record
 
 
-@transaction.atomic
 def device_code_poll(*, device_code: str) -> User:
-    """Exchange an approved device code for its user, once; raise the RFC 8628 errors otherwise."""
+    """Exchange an approved device code for its user, once; raise the RFC 8628 errors otherwise.
+
+    The poll's bookkeeping (last poll time, a slowed interval, consumption) is
+    committed before the error is raised: raising inside the transaction would
+    roll it back, and ``slow_down`` could then never trigger.
+    """
+    user, error, extra = _device_code_poll_record(device_code=device_code)
+    if error:
+        raise ApiError(error, status_code=400, extra={"error": error, **extra})
+    return user
+
+
+@transaction.atomic
+def _device_code_poll_record(*, device_code: str) -> tuple[User | None, str, dict]:
+    """Record one poll; return (user, "", {}) on success or (None, RFC 8628 error, extra fields)."""
     digest = hashlib.sha256(device_code.encode()).hexdigest()
     record = DeviceCode.objects.select_for_update().filter(device_code_hash=digest).first()
     now = timezone.now()
-    if record is None:
-        raise ApiError("invalid_grant", status_code=400, extra={"error": "invalid_grant"})
+    if record is None or record.status == DeviceCode.Status.CONSUMED:
+        return None, "invalid_grant", {}
     if record.expires_at <= now:
-        raise ApiError("expired_token", status_code=400, extra={"error": "expired_token"})
+        return None, "expired_token", {}
     if record.status == DeviceCode.Status.DENIED:
-        raise ApiError("access_denied", status_code=400, extra={"error": "access_denied"})
-    if record.status == DeviceCode.Status.CONSUMED:
-        raise ApiError("invalid_grant", status_code=400, extra={"error": "invalid_grant"})
+        return None, "access_denied", {}
     too_fast = record.last_polled_at and (now - record.last_polled_at).total_seconds() < record.interval
     record.last_polled_at = now
     if record.status == DeviceCode.Status.PENDING:
         if too_fast:
             record.interval += 5
             record.save(update_fields=["last_polled_at", "interval"])
-            raise ApiError("slow_down", status_code=400, extra={"error": "slow_down", "interval": record.interval})
+            return None, "slow_down", {"interval": record.interval}
         record.save(update_fields=["last_polled_at"])
-        raise ApiError("authorization_pending", status_code=400, extra={"error": "authorization_pending"})
+        return None, "authorization_pending", {}
     record.status = DeviceCode.Status.CONSUMED
     record.save(update_fields=["status", "last_polled_at"])
     if not record.user.is_active:
-        raise ApiError("access_denied", status_code=400, extra={"error": "access_denied"})
-    return record.user
+        return None, "access_denied", {}
+    return record.user, "", {}
 
 
 # ---------------------------------------------------------------- credits

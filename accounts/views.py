@@ -1,16 +1,30 @@
-"""Pages: log in, log out, approve a device login."""
+"""Pages: log in and out, register, change password, approve a device login, settings and usage."""
 
 from __future__ import annotations
 
-from django.contrib.auth import authenticate, login, logout
+from django.conf import settings as django_settings
+from django.contrib import messages
+from django.contrib.auth import authenticate, login, logout, update_session_auth_hash
 from django.contrib.auth.decorators import login_required
+from django.core.exceptions import ValidationError
+from django.http import Http404
 from django.shortcuts import redirect, render
 from django.utils.http import url_has_allowed_host_and_scheme
-from django.views.decorators.http import require_http_methods, require_POST
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django_ratelimit.decorators import ratelimit
 
-from accounts import services
+from accounts import selectors, services
+from chat.selectors import usage_today
 from gateway_project.errors import ApiError
+from models_catalog import selectors as catalog_selectors
+from models_catalog.services import user_model_toggle
+
+
+def _problem(exc: Exception) -> str:
+    """The message a person should read for a refused form (validation errors are joined)."""
+    if isinstance(exc, ValidationError):
+        return " ".join(exc.messages)
+    return getattr(exc, "message", "") or str(exc)
 
 
 @require_http_methods(["GET", "POST"])
@@ -20,7 +34,8 @@ def login_page(request):
     next_url = request.POST.get("next") or request.GET.get("next") or "/"
     if not url_has_allowed_host_and_scheme(next_url, allowed_hosts={request.get_host()}):
         next_url = "/"
-    context = {"next": next_url, "email": "", "error": ""}
+    context = {"next": next_url, "email": "", "error": "",
+               "registration_open": django_settings.GATEWAY.registration_open}
     if request.method == "POST":
         email = request.POST.get("email", "").strip().lower()
         user = authenticate(request, email=email, password=request.POST.get("password", ""))
@@ -32,6 +47,28 @@ def login_page(request):
     return render(request, "accounts/login.html", context)
 
 
+@require_http_methods(["GET", "POST"])
+@ratelimit(key="ip", rate="20/m", method="POST", block=True)
+def register_page(request):
+    if not django_settings.GATEWAY.registration_open:
+        return render(request, "accounts/login.html", {
+            "next": "/", "email": "", "registration_open": False,
+            "error": "Registration is closed; ask an admin for an account.",
+        }, status=403)
+    context = {"email": "", "error": ""}
+    if request.method == "POST":
+        email = request.POST.get("email", "").strip().lower()
+        try:
+            user = services.user_create(email=email, password=request.POST.get("password", ""))
+        except (ApiError, ValidationError) as exc:
+            context.update(email=email, error=_problem(exc))
+            return render(request, "accounts/register.html", context, status=400)
+        login(request, user)
+        messages.success(request, "Welcome! Pick a model and say hello.")
+        return redirect("playground")
+    return render(request, "accounts/register.html", context)
+
+
 @require_POST
 def logout_page(request):
     logout(request)
@@ -40,7 +77,23 @@ def logout_page(request):
 
 @login_required
 def home(request):
-    return render(request, "home.html")
+    return redirect("playground")
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def change_password_page(request):
+    context = {"error": "", "changed": False}
+    if request.method == "POST":
+        try:
+            services.user_change_password(user=request.user, old_password=request.POST.get("old_password", ""),
+                                          new_password=request.POST.get("new_password", ""))
+        except (ApiError, ValidationError) as exc:
+            context["error"] = _problem(exc)
+            return render(request, "accounts/password.html", context, status=400)
+        update_session_auth_hash(request, request.user)
+        context["changed"] = True
+    return render(request, "accounts/password.html", context)
 
 
 @login_required
@@ -58,3 +111,110 @@ def device_page(request):
         except ApiError as exc:
             context.update(code=code, error=exc.message)
     return render(request, "accounts/device.html", context)
+
+
+# ---------------------------------------------------------------- settings
+
+
+def _settings_context(request, **extra) -> dict:
+    off = catalog_selectors.user_disabled_model_ids(user_id=request.user.id)
+    models = [(m, m.model_id not in off) for m in catalog_selectors.model_list(enabled_only=True)]
+    return {
+        "byok": selectors.user_upstream_key_status(user=request.user),
+        "keys": selectors.gateway_key_list(user=request.user).order_by("-created_at"),
+        "models": models,
+        "endpoint": request.build_absolute_uri("/v1"),
+        "error": "",
+        **extra,
+    }
+
+
+def _settings_section(request, section: str, status: int = 200, **extra):
+    """Render one section for htmx, or go back to the whole page (with a flash) for a plain form post."""
+    extra["error_in"] = section
+    if request.htmx:
+        return render(request, f"accounts/settings.html#{section}", _settings_context(request, **extra), status=status)
+    if extra.get("error"):
+        messages.error(request, extra["error"])
+    elif extra.get("created"):
+        return render(request, "accounts/settings.html", _settings_context(request, **extra))
+    return redirect("settings")
+
+
+@login_required
+@require_GET
+def settings_page(request):
+    return render(request, "accounts/settings.html", _settings_context(request))
+
+
+@login_required
+@require_POST
+def upstream_key_set(request):
+    try:
+        services.user_upstream_key_set(user=request.user, api_key=request.POST.get("api_key", ""))
+    except ApiError as exc:
+        return _settings_section(request, "byok", status=400, error=exc.message)
+    return _settings_section(request, "byok", saved=True)
+
+
+@login_required
+@require_POST
+def upstream_key_delete(request):
+    services.user_upstream_key_delete(user=request.user)
+    return _settings_section(request, "byok")
+
+
+@login_required
+@require_POST
+def gateway_key_create(request):
+    name = request.POST.get("name", "").strip()[:100]
+    if not name:
+        return _settings_section(request, "keys", status=400, error="Give the key a name, such as the app it is for.")
+    created = services.gateway_key_create(user=request.user, name=name)
+    return _settings_section(request, "keys", created=created)
+
+
+def _own_key(request, key_id: int):
+    key = selectors.gateway_key_get(key_id=key_id, user=request.user)
+    if key is None:
+        raise Http404("No such key.")
+    return key
+
+
+@login_required
+@require_POST
+def gateway_key_toggle(request, key_id: int):
+    key = _own_key(request, key_id)
+    services.gateway_key_update(key=key, enabled=not key.enabled)
+    return _settings_section(request, "keys")
+
+
+@login_required
+@require_POST
+def gateway_key_delete(request, key_id: int):
+    services.gateway_key_delete(key=_own_key(request, key_id))
+    return _settings_section(request, "keys")
+
+
+@login_required
+@require_POST
+def my_model_toggle(request, model_pk: int):
+    model = catalog_selectors.model_list(enabled_only=True).filter(pk=model_pk).first()
+    if model is None:
+        raise Http404("No such model.")
+    user_model_toggle(user_id=request.user.id, model=model)
+    return _settings_section(request, "models")
+
+
+@login_required
+@require_GET
+def usage_page(request):
+    user = request.user
+    return render(request, "accounts/usage.html", {
+        "account": selectors.credit_balance(user=user),
+        "ledger": selectors.ledger_list(user=user).order_by("-id")[:50],
+        "today": usage_today(user_id=user.id),
+        "limits": {"rpm": user.rpm or django_settings.GATEWAY.default_rpm,
+                   "tpm": user.tpm or django_settings.GATEWAY.default_tpm,
+                   "budget": user.budget, "budget_period": user.budget_period},
+    })

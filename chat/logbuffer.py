@@ -28,6 +28,7 @@ class LogBuffer:
         self._wake: asyncio.Event | None = None
         self._task: asyncio.Task | None = None
         self._lock: asyncio.Lock | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
 
     def __len__(self) -> int:
         return len(self._rows)
@@ -53,7 +54,8 @@ class LogBuffer:
             return
         self._wake = asyncio.Event()
         self._lock = asyncio.Lock()
-        self._task = asyncio.get_running_loop().create_task(self._run(), name="request-log-flusher")
+        self._loop = asyncio.get_running_loop()
+        self._task = self._loop.create_task(self._run(), name="request-log-flusher")
 
     async def _run(self) -> None:
         interval = settings.GATEWAY.log_flush_interval_s
@@ -82,6 +84,16 @@ class LogBuffer:
                 written += len(batch)
             return written
 
+    def flush_from_thread(self, timeout: float = 10.0) -> int:
+        """Flush from outside the flusher's event loop (tests, admin commands) and wait for it."""
+        if self._loop is None or self._loop.is_closed():
+            return self.flush_sync()
+        return asyncio.run_coroutine_threadsafe(self.flush(), self._loop).result(timeout)
+
+    def discard(self) -> None:
+        """Drop queued rows (tests: rows of a previous test's database)."""
+        self._rows.clear()
+
     def flush_sync(self) -> int:
         batch = list(self._rows)
         self._rows.clear()
@@ -108,10 +120,24 @@ class LogBuffer:
 
 
 def _write_batch(rows: list[dict]) -> None:
+    from django.db import IntegrityError, transaction
+
     from accounts.services import gateway_key_touch
     from chat.models import RequestLog
 
-    RequestLog.objects.bulk_create([RequestLog(**row) for row in rows], ignore_conflicts=True)
+    try:
+        with transaction.atomic():
+            RequestLog.objects.bulk_create([RequestLog(**row) for row in rows], ignore_conflicts=True)
+    except IntegrityError:
+        # A user or key deleted while its request was in flight: keep the row, drop the link.
+        for row in rows:
+            try:
+                with transaction.atomic():
+                    RequestLog.objects.bulk_create([RequestLog(**row)], ignore_conflicts=True)
+            except IntegrityError:
+                with transaction.atomic():
+                    RequestLog.objects.bulk_create([RequestLog(**{**row, "user_id": None, "key_id": None})],
+                                                   ignore_conflicts=True)
     key_ids = {row["key_id"] for row in rows if row.get("key_id")}
     gateway_key_touch(key_ids=key_ids, when=timezone.now())
 

@@ -1,3 +1,9 @@
 """Channels HTTP consumers (SSE endpoints) of this app, mounted by gateway_project.routing."""
 
-http_urlpatterns: list = []
+from django.urls import path
+
+from chat.consumers import ConversationStreamConsumer
+
+http_urlpatterns: list = [
+    path("api/conversations/<int:conversation_id>/messages/stream", ConversationStreamConsumer.as_asgi()),
+]

@@ -50,6 +50,10 @@ async def complete(*, principal: Principal, body: dict, source: str) -> dict:
         exchange.response_body = parsed
         parsed.setdefault("_gateway", {})["requestId"] = exchange.request_id
         return parsed
+    except asyncio.CancelledError:
+        exchange.disconnected = True  # the caller went away: the upstream request is dropped with us
+        exchange.status = exchange.status or 499
+        raise
     finally:
         await ex.finish(exchange)
 

@@ -1,3 +1,13 @@
 """REST endpoints of this app, mounted under /api/."""
 
-urlpatterns: list = []
+from django.urls import include, path
+
+from chat import apis
+
+urlpatterns: list = [
+    path("conversations", apis.ConversationListCreateApi.as_view()),
+    path("conversations/<int:conversation_id>", apis.ConversationDetailApi.as_view()),
+    path("conversations/<int:conversation_id>/messages", apis.ConversationMessageApi.as_view()),
+    path("", include("chat.log_urls")),
+    path("", include("chat.usage_urls")),
+]

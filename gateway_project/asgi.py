@@ -12,7 +12,12 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "gateway_project.settings")
 
 from django.core.asgi import get_asgi_application  # noqa: E402
 
-django_app = get_asgi_application()
+from gateway_project.config import ConfigError, exit_with  # noqa: E402
+
+try:
+    django_app = get_asgi_application()
+except ConfigError as exc:  # a weak or missing secret: one line naming it, no traceback
+    exit_with(exc)
 
 from gateway_project.routing import build_application  # noqa: E402
 

@@ -12,8 +12,10 @@ import json
 import os
 import re
 import secrets
+import sys
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import NoReturn
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 LOCAL_SECRETS_FILE = BASE_DIR / ".local-secrets.json"
@@ -28,6 +30,12 @@ _WEAK_SECRET_MARKERS = ("changeme", "change-me", "insecure", "secret", "password
 
 class ConfigError(RuntimeError):
     """A required setting is missing or unusable; the message names the variable and the fix."""
+
+
+def exit_with(error: ConfigError) -> NoReturn:
+    """Print ``error`` as one line on stderr, without a traceback, and exit with status 2."""
+    print(f"configuration error: {error}", file=sys.stderr)
+    raise SystemExit(2)
 
 
 def _bool(value: str | None, default: bool = False) -> bool:

@@ -7,11 +7,15 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.core.exceptions import PermissionDenied, ValidationError as DjangoValidationError
+from django.core.exceptions import PermissionDenied
+from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import Http404, JsonResponse
+from django_ratelimit.exceptions import Ratelimited
 from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler
+
+_RATELIMITED = {"message": "Too many attempts; wait a minute and try again.", "extra": {}}
 
 
 class ApiError(exceptions.APIException):
@@ -42,6 +46,8 @@ def api_exception_handler(exc: Exception, context: dict) -> Response | None:
         return Response({"message": exc.message, "extra": exc.extra}, status=exc.status_code)
     if isinstance(exc, DjangoValidationError):
         return Response({"message": "; ".join(exc.messages), "extra": {}}, status=400)
+    if isinstance(exc, Ratelimited):  # a PermissionDenied subclass: must come first
+        return Response(_RATELIMITED, status=429)
     if isinstance(exc, Http404):
         return Response({"message": "Not found.", "extra": {}}, status=404)
     if isinstance(exc, PermissionDenied):
@@ -62,4 +68,4 @@ def api_exception_handler(exc: Exception, context: dict) -> Response | None:
 
 def ratelimited(request, exception=None) -> JsonResponse:
     """django-ratelimit's view for a blocked request, in the API's error shape."""
-    return JsonResponse({"message": "Too many attempts; wait a minute and try again.", "extra": {}}, status=429)
+    return JsonResponse(_RATELIMITED, status=429)

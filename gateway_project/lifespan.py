@@ -21,13 +21,18 @@ class Lifespan:
     async def startup(self) -> None:
         from accounts import principals
         from chat.logbuffer import log_buffer
+        from chat.proxy import inflight, pool
         from models_catalog import selectors as catalog
 
         invalidation.register("principals", principals.invalidate_local)
         invalidation.register("catalog", catalog.invalidate_local)
+        invalidation.register("upstream_pool", pool.invalidate_local)
         self._stop = asyncio.Event()
         log_buffer().start()
-        self._tasks = [asyncio.create_task(invalidation.listen(self._stop), name="invalidation-listener")]
+        self._tasks = [
+            asyncio.create_task(invalidation.listen(self._stop), name="invalidation-listener"),
+            asyncio.create_task(inflight.report(self._stop), name="in-flight-reporter"),
+        ]
         await self.proxy.startup()
 
     async def shutdown(self) -> None:

@@ -8,6 +8,9 @@ from channels.routing import URLRouter
 from chat.proxy.app import ProxyApp
 from gateway_project.lifespan import Lifespan
 
+# The management API's chat endpoint (JWT) is the /v1 endpoint under another path.
+CHAT_API_PATH = "/api/chat/completions"
+
 
 def sse_urlpatterns() -> list:
     """Every app's Channels HTTP consumers (the SSE endpoints), as ``path()`` without a leading slash."""
@@ -32,7 +35,7 @@ def build_application(django_app):
     async def application(scope, receive, send):
         if scope["type"] == "http":
             route = scope["path"]
-            if route.startswith("/v1/") or route == "/v1":
+            if route.startswith("/v1/") or route == "/v1" or route == CHAT_API_PATH:
                 await proxy(scope, receive, send)
             elif scope["method"] == "POST" and is_sse(route):
                 await sse_app(scope, receive, send)

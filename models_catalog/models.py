@@ -74,6 +74,9 @@ class Alias(models.Model):
         ordering = ["alias"]
         verbose_name_plural = "aliases"
 
+    def __str__(self) -> str:
+        return self.alias
+
 
 class Preset(models.Model):
     """``@preset/<name>``: a model, fallbacks and default parameters."""
@@ -87,6 +90,9 @@ class Preset(models.Model):
     class Meta:
         ordering = ["name"]
 
+    def __str__(self) -> str:
+        return f"@preset/{self.name}"
+
 
 class UserModelChoice(models.Model):
     """A user's own on/off toggle for an enabled catalog model ("My models")."""
@@ -98,11 +104,18 @@ class UserModelChoice(models.Model):
     class Meta:
         constraints = [models.UniqueConstraint(fields=["user", "model"], name="uniq_user_model_choice")]
 
+    def __str__(self) -> str:
+        return f"{self.user_id}:{self.model_id}={'on' if self.enabled else 'off'}"
+
 
 class UsageLimit(models.Model):
     """Requests and tokens a user may use per UTC day; ``model`` null is the default for every model."""
 
-    model = models.OneToOneField(CatalogModel, null=True, blank=True, on_delete=models.CASCADE, related_name="usage_limit")
+    model = models.OneToOneField(CatalogModel, null=True, blank=True, on_delete=models.CASCADE,
+                                 related_name="usage_limit")
     max_requests_per_day = models.PositiveIntegerField(null=True, blank=True)
     max_tokens_per_day = models.PositiveBigIntegerField(null=True, blank=True)
     updated_at = models.DateTimeField(auto_now=True)
+
+    def __str__(self) -> str:
+        return f"limit for {self.model or 'every model'}"

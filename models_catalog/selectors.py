@@ -8,7 +8,7 @@ from decimal import Decimal
 
 from asgiref.sync import sync_to_async
 from django.conf import settings
-from django.db.models import QuerySet
+from django.db.models import F, QuerySet
 
 from gateway_project.singleflight import load_once
 from models_catalog.models import Alias, CatalogModel, Preset, Provider, UsageLimit, UserModelChoice
@@ -73,7 +73,8 @@ class Snapshot:
 
 
 def _provider_info(provider: Provider) -> ProviderInfo:
-    base = provider.base_url or (settings.GATEWAY.openrouter_base_url if provider.kind == Provider.Kind.OPENROUTER else "")
+    default = settings.GATEWAY.openrouter_base_url if provider.kind == Provider.Kind.OPENROUTER else ""
+    base = provider.base_url or default
     return ProviderInfo(slug=provider.slug, kind=provider.kind, base_url=base.rstrip("/"),
                         api_key_encrypted=provider.api_key_encrypted)
 
@@ -139,8 +140,53 @@ async def asnapshot() -> Snapshot:
 
 
 def model_list(*, enabled_only: bool = False) -> QuerySet[CatalogModel]:
+    """Catalog models with their provider, ordered by model id."""
     models = CatalogModel.objects.select_related("provider")
     return models.filter(enabled=True) if enabled_only else models
+
+
+def model_get(*, pk: int) -> CatalogModel | None:
+    return model_list().filter(pk=pk).first()
+
+
+def model_get_by_model_id(*, model_id: str) -> CatalogModel | None:
+    return model_list().filter(model_id=model_id).first()
+
+
+def provider_list() -> QuerySet[Provider]:
+    return Provider.objects.all()
+
+
+def provider_get(*, pk: int) -> Provider | None:
+    return Provider.objects.filter(pk=pk).first()
+
+
+def alias_list() -> QuerySet[Alias]:
+    return Alias.objects.all()
+
+
+def alias_get(*, alias: str) -> Alias | None:
+    return Alias.objects.filter(alias=alias).first()
+
+
+def preset_list() -> QuerySet[Preset]:
+    return Preset.objects.all()
+
+
+def preset_get(*, name: str) -> Preset | None:
+    return Preset.objects.filter(name=name).first()
+
+
+def usage_limit_list() -> QuerySet[UsageLimit]:
+    """The default limit (model null) first, then per model."""
+    return UsageLimit.objects.select_related("model").order_by(F("model_id").asc(nulls_first=True))
+
+
+def usage_limit_get(*, model_id: str | None) -> UsageLimit | None:
+    """The limit of one model by its model id, or the default one (``model_id`` None)."""
+    if model_id is None:
+        return usage_limit_list().filter(model__isnull=True).first()
+    return usage_limit_list().filter(model__model_id=model_id).first()
 
 
 def user_disabled_model_ids(*, user_id: int) -> set[str]:
@@ -150,7 +196,29 @@ def user_disabled_model_ids(*, user_id: int) -> set[str]:
     )
 
 
+def user_model_choices(*, user_id: int) -> list[tuple[CatalogModel, bool]]:
+    """Every admin-enabled model with the user's own toggle (on unless they turned it off)."""
+    off = user_disabled_model_ids(user_id=user_id)
+    return [(m, m.model_id not in off) for m in model_list(enabled_only=True)]
+
+
+def user_usable_models(*, user_id: int) -> list[CatalogModel]:
+    """Enabled catalog models the user has not turned off ("My models"), as rows."""
+    return [m for m, on in user_model_choices(user_id=user_id) if on]
+
+
 def user_model_ids(*, user_id: int) -> list[str]:
     """Enabled catalog models the user has not turned off ("My models")."""
-    off = user_disabled_model_ids(user_id=user_id)
-    return [m for m in model_list(enabled_only=True).values_list("model_id", flat=True) if m not in off]
+    return [m.model_id for m in user_usable_models(user_id=user_id)]
+
+
+async def auser_models(*, user_id: int) -> list[ModelInfo]:
+    """The user's usable models from the snapshot (for the playground, agent and orchestrator)."""
+    current = await asnapshot()
+    off = await sync_to_async(user_disabled_model_ids, thread_sensitive=False)(user_id=user_id)
+    return [m for _, m in sorted(current.models.items()) if m.enabled and m.model_id not in off]
+
+
+async def auser_model_ids(*, user_id: int) -> list[str]:
+    """See user_model_ids()."""
+    return [m.model_id for m in await auser_models(user_id=user_id)]

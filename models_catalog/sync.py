@@ -17,6 +17,7 @@ import httpx
 from django.db import transaction
 from django.utils import timezone
 
+from models_catalog.adapters import for_kind
 from models_catalog.models import CatalogModel, Provider
 
 log = logging.getLogger(__name__)
@@ -39,7 +40,7 @@ class Parsed:
     priced: bool  # False for router models whose prices are "-1"
     input_modalities: list[str]
     output_modalities: list[str]
-    supports_tools: bool
+    supports_tools: bool | None  # None: the list does not say
 
 
 @dataclass
@@ -59,38 +60,55 @@ def _price(value, model_id: str, name: str) -> Decimal:
         raise SyncError(f"{model_id}: price {name}={value!r} is not a decimal") from exc
 
 
-def parse_models(payload) -> list[Parsed]:
-    """Parse OpenRouter's ``{"data": [...]}`` into catalog entries; raise SyncError on a malformed list."""
+MAX_ID = 200  # CatalogModel.model_id's length
+
+
+def _entry(item, *, tools_default: bool | None) -> Parsed:
+    if not isinstance(item, dict) or not isinstance(item.get("id"), str) or not item["id"].strip():
+        raise SyncError("a model entry has no id")
+    model_id = item["id"].strip()
+    if len(model_id) > MAX_ID:
+        raise SyncError(f"model id {model_id[:40]!r}... is longer than {MAX_ID} characters")
+    pricing = item.get("pricing")
+    if pricing is not None and not isinstance(pricing, dict):
+        raise SyncError(f"{model_id}: pricing is not an object")
+    prices = {name: _price(value, model_id, name) for name, value in (pricing or {}).items()}
+    # No pricing at all (OpenAI-compatible and Anthropic lists): prices unknown, so never "free".
+    priced = bool(prices) and all(p >= 0 for p in prices.values())
+    free = priced and all(p == 0 for p in prices.values())
+    arch = item.get("architecture") or {}
+    params = item.get("supported_parameters")
+    if not isinstance(arch, dict) or (params is not None and not isinstance(params, list)):
+        raise SyncError(f"{model_id}: architecture or supported_parameters is malformed")
+    context = item.get("context_length") or item.get("max_input_tokens")
+    return Parsed(
+        model_id=model_id,
+        name=str(item.get("name") or item.get("display_name") or model_id)[:200],
+        canonical_slug=str(item.get("canonical_slug") or model_id.removesuffix(":free"))[:200],
+        description=str(item.get("description") or ""),
+        context_length=int(context) if isinstance(context, (int, float)) and context > 0 else None,
+        prompt_price=max(prices.get("prompt", Decimal(0)), Decimal(0)),
+        completion_price=max(prices.get("completion", Decimal(0)), Decimal(0)),
+        free=free,
+        priced=priced,
+        input_modalities=[str(m) for m in arch.get("input_modalities") or ["text"]],
+        output_modalities=[str(m) for m in arch.get("output_modalities") or ["text"]],
+        supports_tools="tools" in params if params is not None else tools_default,
+    )
+
+
+def parse_models(payload, *, tools_default: bool | None = None) -> list[Parsed]:
+    """Parse a models list (``{"data": [...]}``: OpenRouter's, OpenAI's or Anthropic's) into catalog entries.
+
+    Raise SyncError on a malformed list. ``tools_default`` is the tool support of
+    entries that do not say (None: unknown, keep what the catalog has).
+    """
     if not isinstance(payload, dict) or not isinstance(payload.get("data"), list):
         raise SyncError("the models list is not {\"data\": [...]}")
     parsed: dict[str, Parsed] = {}
     for item in payload["data"]:
-        if not isinstance(item, dict) or not isinstance(item.get("id"), str) or not item["id"]:
-            raise SyncError("a model entry has no id")
-        model_id = item["id"]
-        pricing = item.get("pricing") or {}
-        if not isinstance(pricing, dict):
-            raise SyncError(f"{model_id}: pricing is not an object")
-        prices = {name: _price(value, model_id, name) for name, value in pricing.items()}
-        priced = all(p >= 0 for p in prices.values())
-        free = priced and all(p == 0 for p in prices.values())
-        arch = item.get("architecture") or {}
-        params = item.get("supported_parameters") or []
-        context = item.get("context_length")
-        parsed[model_id] = Parsed(
-            model_id=model_id,
-            name=str(item.get("name") or model_id)[:200],
-            canonical_slug=str(item.get("canonical_slug") or model_id.removesuffix(":free"))[:200],
-            description=str(item.get("description") or ""),
-            context_length=int(context) if isinstance(context, (int, float)) and context > 0 else None,
-            prompt_price=max(prices.get("prompt", Decimal(0)), Decimal(0)),
-            completion_price=max(prices.get("completion", Decimal(0)), Decimal(0)),
-            free=free,
-            priced=priced,
-            input_modalities=list(arch.get("input_modalities") or ["text"]),
-            output_modalities=list(arch.get("output_modalities") or ["text"]),
-            supports_tools="tools" in params,
-        )
+        entry = _entry(item, tools_default=tools_default)
+        parsed[entry.model_id] = entry
     # A base id priced at zero beside its :free twin is the same free model: keep the twin.
     for model_id in list(parsed):
         if model_id.endswith(":free"):
@@ -101,24 +119,44 @@ def parse_models(payload) -> list[Parsed]:
 
 
 def fetch_models(provider: Provider, base_url: str, api_key: str = "") -> list[Parsed]:
-    headers = {"Authorization": f"Bearer {api_key}"} if api_key else {}
+    """Fetch and parse the provider's whole models list (following Anthropic's pages); raise SyncError."""
+    url, headers = for_kind(provider.kind).models_request(base_url=base_url, api_key=api_key)
+    items: list = []
+    payload: dict = {}
+    first = url
+    for _ in range(100):  # pages
+        payload = _get_json(url, headers)
+        if not isinstance(payload, dict) or not isinstance(payload.get("data"), list):
+            break
+        items.extend(payload["data"])
+        if not payload.get("has_more") or not payload.get("last_id"):
+            break
+        url = f"{first}{'&' if '?' in first else '?'}after_id={payload['last_id']}"
+    else:
+        raise SyncError(f"{base_url}/models has more than 100 pages")
+    merged = {**payload, "data": items} if isinstance(payload, dict) and "data" in payload else payload
+    return parse_models(merged, tools_default=True if provider.kind == Provider.Kind.ANTHROPIC else None)
+
+
+def _get_json(url: str, headers: dict[str, str]):
+    shown = url.split("?")[0]
     try:
-        response = httpx.get(f"{base_url}/models", headers=headers, timeout=30.0)
+        response = httpx.get(url, headers=headers, timeout=30.0)
     except httpx.HTTPError as exc:
-        raise SyncError(f"could not reach {base_url}/models: {type(exc).__name__}") from exc
+        raise SyncError(f"could not reach {shown}: {type(exc).__name__}") from exc
     if response.status_code != 200:
-        raise SyncError(f"{base_url}/models answered HTTP {response.status_code}")
+        raise SyncError(f"{shown} answered HTTP {response.status_code}")
     try:
-        payload = response.json()
+        return response.json()
     except ValueError as exc:
-        raise SyncError(f"{base_url}/models did not answer JSON") from exc
-    return parse_models(payload)
+        raise SyncError(f"{shown} did not answer JSON") from exc
 
 
 @transaction.atomic
 def apply_models(provider: Provider, entries: list[Parsed]) -> SyncResult:
     """Write a parsed list to the catalog in one transaction."""
     result = SyncResult()
+    Provider.objects.select_for_update().filter(pk=provider.pk).first()  # one sync per provider at a time
     existing = {m.model_id: m for m in CatalogModel.objects.select_for_update().filter(provider=provider)}
     seen: set[str] = set()
     for entry in entries:
@@ -129,6 +167,8 @@ def apply_models(provider: Provider, entries: list[Parsed]) -> SyncResult:
             "output_modalities": entry.output_modalities, "supports_tools": entry.supports_tools,
             "free": entry.free, "listed": True,
         }
+        if entry.supports_tools is None:
+            fields.pop("supports_tools")
         current = existing.get(entry.model_id)
         if current is None:
             CatalogModel.objects.create(provider=provider, model_id=entry.model_id, enabled=False,

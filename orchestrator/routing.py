@@ -1,3 +1,9 @@
 """Channels HTTP consumers (SSE endpoints) of this app, mounted by gateway_project.routing."""
 
-http_urlpatterns: list = []
+from django.urls import path
+
+from orchestrator.consumers import OrchestrateStreamConsumer
+
+http_urlpatterns: list = [
+    path("api/orchestrate/stream", OrchestrateStreamConsumer.as_asgi()),
+]

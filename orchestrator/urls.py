@@ -1,3 +1,9 @@
 """REST endpoints of this app, mounted under /api/."""
 
-urlpatterns: list = []
+from django.urls import path
+
+from orchestrator import apis
+
+urlpatterns: list = [
+    path("orchestrate/synthesize", apis.OrchestrateSynthesizeApi.as_view()),
+]

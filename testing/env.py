@@ -48,11 +48,14 @@ os.environ["DJANGO_SETTINGS_MODULE"] = "gateway_project.settings"
 
 
 def _check_services() -> str | None:
+    from urllib.parse import urlsplit, urlunsplit
+
     import psycopg
     import redis
 
+    server = urlunsplit(urlsplit(os.environ["DATABASE_URL"])._replace(path="/postgres"))
     try:
-        with psycopg.connect(os.environ["DATABASE_URL"].replace("/gateway", "/postgres"), connect_timeout=3):
+        with psycopg.connect(server, connect_timeout=3):
             pass
     except Exception as exc:
         return f"PostgreSQL is unreachable at {os.environ['DATABASE_URL']}: {exc}. Start it (see README) and retry."

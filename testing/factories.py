@@ -23,9 +23,9 @@ def make_key(user: User, **kwargs) -> str:
 
 def sync_catalog(*enable: str) -> None:
     """Sync the catalog from the simulator and enable the given models (all free ones when none given)."""
+    from models_catalog import selectors
     from models_catalog.models import CatalogModel
     from models_catalog.services import catalog_seed, catalog_sync, models_enable_free
-    from models_catalog import selectors
 
     catalog_seed()
     catalog_sync()
@@ -34,3 +34,12 @@ def sync_catalog(*enable: str) -> None:
         selectors.invalidate()
     else:
         models_enable_free()
+
+
+def openai_client(base_url: str, api_key: str, **kwargs):
+    """The real OpenAI SDK pointed at a gateway (no SDK retries unless asked)."""
+    from openai import OpenAI
+
+    kwargs.setdefault("max_retries", 0)
+    kwargs.setdefault("timeout", 30)
+    return OpenAI(base_url=f"{base_url}/v1", api_key=api_key, **kwargs)

@@ -144,3 +144,14 @@ def wait_until(predicate, timeout: float = 5.0, interval: float = 0.05):
 
 def run_async(coro):
     return asyncio.run(coro)
+
+
+def fresh_minute(margin: float = 15.0) -> None:
+    """Wait for a new clock minute when fewer than ``margin`` seconds are left in this one.
+
+    The gateway's per-minute limits count in windows aligned to the minute; a test whose
+    requests straddle a boundary would see the counter reset halfway.
+    """
+    left = 60 - time.time() % 60
+    if left < margin:
+        time.sleep(left + 0.2)

@@ -12,7 +12,8 @@ import time
 
 import orjson
 
-from chat.proxy import auth, catalog_api, exchange as ex, passthrough, upstream
+from chat.proxy import auth, catalog_api, passthrough, upstream
+from chat.proxy import exchange as ex
 from chat.proxy.asgi_io import encode_headers, read_body, send_whole
 from chat.proxy.errors import ProxyError
 from chat.proxy.relay import relay_stream
@@ -22,7 +23,9 @@ log = logging.getLogger(__name__)
 
 
 class ProxyApp:
-    """Serve ``/v1/*``."""
+    """Serve ``/v1/*``. ``in_flight`` counts requests being served by this process."""
+
+    in_flight = 0
 
     async def startup(self) -> None:
         upstream.session()
@@ -34,14 +37,21 @@ class ProxyApp:
         await upstream.close()
 
     async def __call__(self, scope, receive, send) -> None:
+        ProxyApp.in_flight += 1
+        try:
+            await self._serve(scope, receive, send)
+        finally:
+            ProxyApp.in_flight -= 1
+
+    async def _serve(self, scope, receive, send) -> None:
         request_id = ex.new_request_id()
         headers = dict(scope["headers"])
         path, method = scope["path"], scope["method"]
         try:
             principal = await auth.authenticate(headers)
-            if path == "/v1/chat/completions":
+            if path in ("/v1/chat/completions", "/api/chat/completions"):
                 if method != "POST":
-                    raise ProxyError(405, "Use POST for /v1/chat/completions.", code="method_not_allowed")
+                    raise ProxyError(405, f"Use POST for {path}.", code="method_not_allowed")
                 await self._chat(scope, receive, send, headers, principal, request_id)
             elif path == "/v1/models" and method == "GET":
                 await send_whole(send, 200, await catalog_api.list_models(principal), {"x-request-id": request_id})

@@ -58,7 +58,7 @@ def _load_pool() -> list[Credential]:
     from accounts.models import UpstreamKey
 
     creds: list[Credential] = []
-    for i, raw in enumerate(settings.GATEWAY.openrouter_api_keys):
+    for raw in settings.GATEWAY.openrouter_api_keys:
         account, sep, secret = raw.partition("=")
         if not sep:
             account, secret = "", raw
@@ -199,7 +199,8 @@ async def note_success(cred: Credential, headers, known: Health | None = None) -
     if remaining is not None and reset is not None:
         fields.update({"rem": remaining, "reset": str(reset), "lim": headers.get("X-RateLimit-Limit", "")})
         if remaining.strip() == "0":
-            fields["until"] = str(reset)
+            # A window that resets more than an hour away is the daily quota.
+            fields["day_until" if reset - time.time() > 3600 else "until"] = str(reset)
     await _update(cred.account, fields)
 
 
@@ -233,3 +234,29 @@ async def note_failure(cred: Credential, *, auth: bool = False) -> None:
         return
     if count >= BREAKER_THRESHOLD:
         await _update(cred.account, {f"cb:{cred.key_id}": str(now + BREAKER_OPEN_S), f"cbf:{cred.key_id}": "0"})
+
+
+def pool_report() -> list[dict]:
+    """Each server-pool key, masked, with its account and what the shared state says of it now.
+
+    Synchronous, for the admin's key-pool page; never returns a secret.
+    """
+    from asgiref.sync import async_to_sync
+
+    creds = _load_pool()
+    health = async_to_sync(read_health)([c.account for c in creds])
+    now = time.time()
+    report = []
+    for cred in creds:
+        state = health[cred.account]
+        blocked = state.blocked(cred, "", now)
+        report.append({
+            "key": cred.masked,
+            "account": cred.account,
+            "state": blocked[0] if blocked else "ok",
+            "until": blocked[1] if blocked else None,
+            "remaining": state.fields.get("rem") if state.capacity(now) < 1e9 else None,
+            "limit": state.fields.get("lim") or None,
+            "recentFailures": int(state.fields.get(f"cbf:{cred.key_id}", "0") or 0),
+        })
+    return report

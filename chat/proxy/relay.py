@@ -10,7 +10,6 @@ error event, then ``data: [DONE]``, and the stream ends.
 from __future__ import annotations
 
 import asyncio
-import time
 
 import aiohttp
 import orjson
@@ -82,11 +81,12 @@ async def relay_stream(opened: Opened, exchange: Exchange, emit) -> None:
     buffer = opened.buffered
     try:
         await forward(opened.first_events)
-        while not state.done and not state.failed:
-            if b"\n\n" in buffer:  # whole events already read (the first read may hold the entire stream)
+        while True:
+            if b"\n\n" in buffer:
                 *events, buffer = buffer.split(b"\n\n")
                 await forward([e + b"\n\n" for e in events if e])
-                continue
+            if state.done or state.failed:
+                break
             chunk = await asyncio.wait_for(opened.response.content.readany(), timeout=idle)
             if not chunk:
                 break

@@ -27,6 +27,7 @@ from chat.proxy import pool, upstream
 from chat.proxy.errors import ProxyError
 from chat.proxy.pool import Credential
 from models_catalog import adapters
+from models_catalog import health as model_health
 from models_catalog.selectors import ModelInfo, Snapshot
 
 log = logging.getLogger(__name__)
@@ -201,6 +202,8 @@ async def open_upstream(
                 if _real(attempts) >= cfg.max_attempts:
                     break
                 outcome = await _attempt(model, cred, body, stream, attempts, deadline, health[cred.account])
+                await model_health.arecord(attempt=attempts[-1].as_log(), stream=stream, tools=bool(body.get("tools")),
+                                           until=None if isinstance(outcome, Opened) else outcome[2])
                 if isinstance(outcome, Opened):
                     return outcome
                 kind, error, until = outcome
@@ -332,7 +335,7 @@ async def _attempt(model: ModelInfo, cred: Credential, body: dict, stream: bool,
         await pool.note_failure(cred)
         code = 504 if status == 408 else 502
         return "retry", ProxyError(code, f"Upstream error {status}: {message}", code="upstream_error"), None
-    except (TimeoutError, asyncio.TimeoutError):
+    except TimeoutError:
         if response is not None:
             response.close()
         record(None, "timeout")

@@ -3,7 +3,8 @@
 Routes under ``/api/v1``: ``GET /models``, ``POST /chat/completions``,
 ``POST /embeddings``, ``GET /key``. Control routes under ``/_sim`` let tests
 and demos change its state: ``POST /_sim/reset``, ``POST /_sim/config``,
-``GET /_sim/state``, ``GET /_sim/requests``.
+``GET /_sim/state``, ``GET /_sim/requests``. Anthropic's Messages API is
+simulated under ``/anthropic/v1`` (``chat.simulator.anthropic``).
 
 Faults are chosen per request, so tests stay deterministic: a request body may
 carry ``"sim": {"fault": NAME}`` (every model) or ``"sim": {"faults": {MODEL:
@@ -31,6 +32,7 @@ import string
 import time
 from dataclasses import dataclass, field
 
+from chat.simulator import anthropic
 from chat.simulator.catalog import default_models
 
 API = "/api/v1"
@@ -174,6 +176,9 @@ class Simulator:
         headers = {k.decode().lower(): v.decode() for k, v in scope["headers"]}
         if path.startswith("/_sim/"):
             await self._control(method, path, body, send)
+            return
+        if path.startswith(anthropic.PREFIX + "/"):
+            await anthropic.handle(self.state, method, path, headers, body, send)
             return
         if not path.startswith(API):
             raise _error(404, f"No route for {path}")

@@ -22,6 +22,10 @@ class Adapter:
         """Return a function from one provider SSE event to OpenAI SSE events, or None to relay as is."""
         raise NotImplementedError
 
+    def models_request(self, *, base_url: str, api_key: str) -> tuple[str, dict[str, str]]:
+        """Return (url, headers) for GETting the provider's models list."""
+        return f"{base_url}/models", ({"Authorization": f"Bearer {api_key}"} if api_key else {})
+
     def error_message(self, raw: bytes) -> tuple[str, dict]:
         """Return (message, metadata) of a provider error body."""
         try:

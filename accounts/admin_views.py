@@ -1,0 +1,137 @@
+"""Admin console pages for users (role, active, credits) and the upstream key pool."""
+
+from __future__ import annotations
+
+from decimal import Decimal, InvalidOperation
+
+from django.contrib import messages
+from django.core.paginator import Paginator
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_GET, require_POST
+
+from accounts import selectors, services
+from accounts.models import Role, User
+from accounts.permissions import admin_page
+from chat.templatetags.console import usd
+from gateway_project.errors import ApiError
+
+USER_PAGE_SIZE = 50
+IMPORT_MAX_BYTES = 1_000_000
+
+
+def _user(user_id: int) -> User:
+    user = selectors.user_get(user_id=user_id)
+    if user is None:
+        raise Http404("No such user.")
+    return user
+
+
+def _user_row(request: HttpRequest, user: User, *, error: str = "", notice: str = "") -> HttpResponse:
+    """After a change: the row partial for htmx, else back to the list (the message says what happened)."""
+    if request.htmx:
+        user = selectors.user_list().get(pk=user.pk)
+        return render(request, "console/users.html#user-row", {"u": user, "roles": Role.choices, "error": error,
+                                                               "notice": notice}, status=400 if error else 200)
+    if error:
+        messages.error(request, f"{user.email}: {error}")
+    else:
+        messages.success(request, f"{user.email}: {notice}")
+    return redirect("console-users")
+
+
+@require_GET
+@admin_page
+def users_page(request: HttpRequest) -> HttpResponse:
+    page = Paginator(selectors.user_list(), USER_PAGE_SIZE).get_page(request.GET.get("page"))
+    return render(request, "console/users.html", {"page": page, "roles": Role.choices})
+
+
+@require_POST
+@admin_page
+def user_role(request: HttpRequest, user_id: int) -> HttpResponse:
+    user = _user(user_id)
+    role = request.POST.get("role", "")
+    if user == request.user and role != Role.ADMIN:
+        return _user_row(request, user, error="You cannot remove your own admin role.")
+    try:
+        services.user_set_role(user=user, role=role)
+    except ApiError as exc:
+        return _user_row(request, user, error=exc.message)
+    return _user_row(request, user, notice=f"role is now {role}.")
+
+
+@require_POST
+@admin_page
+def user_active(request: HttpRequest, user_id: int) -> HttpResponse:
+    user = _user(user_id)
+    active = request.POST.get("active") == "true"
+    if user == request.user and not active:
+        return _user_row(request, user, error="You cannot disable your own account.")
+    services.user_set_active(user=user, active=active)
+    return _user_row(request, user, notice="enabled." if active else "disabled.")
+
+
+@require_POST
+@admin_page
+def user_credits(request: HttpRequest, user_id: int) -> HttpResponse:
+    user = _user(user_id)
+    try:
+        amount = Decimal(request.POST.get("amount", "").strip())
+        if not amount.is_finite() or abs(amount) >= Decimal("1e8"):
+            raise InvalidOperation
+    except InvalidOperation:
+        return _user_row(request, user, error="Amount must be a number of dollars, such as 5 or -1.50.")
+    try:
+        entry = services.credits_top_up(user=user, amount=amount.quantize(Decimal("0.000001")),
+                                        note=request.POST.get("note", "").strip(), by=request.user)
+    except ApiError as exc:
+        return _user_row(request, user, error=exc.message)
+    return _user_row(request, user, notice=f"balance is now ${usd(entry.balance_after)}.")
+
+
+@require_GET
+@admin_page
+def upstream_keys_page(request: HttpRequest) -> HttpResponse:
+    from datetime import UTC, datetime
+
+    from chat.proxy.pool import pool_report
+
+    health = pool_report()
+    for row in health:
+        row["until"] = datetime.fromtimestamp(row["until"], tz=UTC) if row["until"] else None
+    return render(request, "console/upstream_keys.html", {"keys": selectors.upstream_key_list(), "health": health})
+
+
+@require_POST
+@admin_page
+def upstream_key_add(request: HttpRequest) -> HttpResponse:
+    try:
+        record = services.upstream_key_add(api_key=request.POST.get("api_key", ""),
+                                           label=request.POST.get("label", "").strip()[:100],
+                                           account=request.POST.get("account", "").strip()[:100])
+    except ApiError as exc:
+        messages.error(request, exc.message)
+    else:
+        messages.success(request, f"Key …{record.last4} is in the pool.")
+    return redirect("console-upstream-keys")
+
+
+@require_POST
+@admin_page
+def upstream_keys_import(request: HttpRequest) -> HttpResponse:
+    upload = request.FILES.get("file")
+    raw = upload.read(IMPORT_MAX_BYTES + 1) if upload else request.POST.get("keys", "").encode()
+    if len(raw) > IMPORT_MAX_BYTES:
+        messages.error(request, "The file is larger than 1 MB.")
+        return redirect("console-upstream-keys")
+    try:
+        result = services.upstream_keys_import(text=raw.decode("utf-8"),
+                                               account=request.POST.get("account", "").strip()[:100])
+    except UnicodeDecodeError:
+        messages.error(request, "The file is not UTF-8 text.")
+    except ApiError as exc:
+        messages.error(request, exc.message)
+    else:
+        messages.success(request, f"Imported: {result['added']} added, {result['existing']} already in the pool.")
+    return redirect("console-upstream-keys")

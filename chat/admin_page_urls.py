@@ -1,0 +1,11 @@
+"""Admin console pages of this app, mounted under /console/."""
+
+from django.urls import path
+
+from chat import admin_views
+
+urlpatterns = [
+    path("", admin_views.dashboard, name="console-dashboard"),
+    path("logs/", admin_views.logs, name="console-logs"),
+    path("logs/<int:log_id>/", admin_views.log_detail, name="console-log-detail"),
+]

@@ -1,0 +1,77 @@
+"""Admin console pages of the request log: the dashboard, the log list and one request's detail."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from urllib.parse import urlencode
+
+from django.core.paginator import Paginator
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import render
+from django.views.decorators.http import require_GET
+
+from accounts.permissions import admin_page
+from chat import log_selectors, stats
+from chat.log_apis import attempt_out
+from gateway_project.errors import ApiError
+
+CHART_W, CHART_H, CHART_TOP = 560, 140, 16
+LOG_PAGE_SIZE = 50
+SERIES = (("requests", "Requests"), ("tokens", "Tokens"), ("errors", "Errors"), ("cost", "Cost (USD)"))
+
+
+def bar_chart(days: list[dict], key: str) -> list[dict]:
+    """Geometry of one inline-SVG bar per day (x, y, width, height in the chart's viewBox)."""
+    values = [day[key] for day in days]
+    peak = max(values, default=0) or 1
+    slot = CHART_W / max(len(days), 1)
+    bars = []
+    for i, (day, value) in enumerate(zip(days, values, strict=True)):
+        height = round(float(Decimal(value) / Decimal(peak)) * (CHART_H - CHART_TOP), 1)
+        bars.append({"x": round(i * slot + slot * 0.15, 1), "y": round(CHART_H - height, 1), "w": round(slot * 0.7, 1),
+                     "h": height, "date": day["date"], "value": value})
+    return bars
+
+
+@require_GET
+@admin_page
+def dashboard(request: HttpRequest) -> HttpResponse:
+    result = stats.admin_stats(days=14)
+    charts = [{"key": key, "title": title, "total": result["totals"][key], "bars": bar_chart(result["days"], key),
+               "first": result["days"][0]["date"], "last": result["days"][-1]["date"]} for key, title in SERIES]
+    return render(request, "console/dashboard.html",
+                  {"stats": result, "charts": charts, "chart_w": CHART_W, "chart_h": CHART_H})
+
+
+@require_GET
+@admin_page
+def logs(request: HttpRequest) -> HttpResponse:
+    error = ""
+    try:
+        filters = log_selectors.log_filters_parse(request.GET)
+    except ApiError as exc:
+        error, filters = exc.message, log_selectors.LogFilters()
+    page = Paginator(log_selectors.request_log_list(filters=filters), LOG_PAGE_SIZE).get_page(request.GET.get("page"))
+    rows = list(page.object_list)
+    emails = log_selectors.request_log_user_emails(rows=rows)
+    query = filters.as_query()
+    context = {
+        "page": page,
+        "rows": [{"row": r, "email": emails.get(r.user_id, "")} for r in rows],
+        "filters": query,
+        "query": urlencode(query),
+        "error": error,
+        "status_choices": ["", "ok", "error", "200", "400", "401", "402", "404", "429", "500", "502", "503"],
+    }
+    template = "console/logs.html#table" if request.htmx else "console/logs.html"
+    return render(request, template, context, status=400 if error else 200)
+
+
+@require_GET
+@admin_page
+def log_detail(request: HttpRequest, log_id: int) -> HttpResponse:
+    row = log_selectors.request_log_get(log_id=log_id)
+    if row is None:
+        raise Http404("No such request.")
+    attempts = [attempt_out(a) for a in row.attempts or [] if isinstance(a, dict)]
+    return render(request, "console/log_detail.html", {"row": row, "attempts": attempts})

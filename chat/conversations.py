@@ -1,0 +1,245 @@
+"""Writes for playground conversations, and one turn of a conversation through the gateway.
+
+A turn stores the user's message, sends the whole conversation through
+``chat.services`` with source ``playground`` (so limits, credits and logs
+hold), and stores the answer. A turn the gateway refuses leaves no trace in
+the conversation; a turn the user stops keeps what was written so far.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+
+from asgiref.sync import async_to_sync, sync_to_async
+from django.db import transaction
+
+from accounts.principals import Principal
+from chat import services
+from chat.models import Conversation, Message
+from chat.proxy.errors import ProxyError
+from gateway_project.errors import ApiError
+from models_catalog.selectors import user_model_ids
+
+MAX_CONTENT = 32_000
+TITLE_LENGTH = 60
+
+
+def title_from(text: str) -> str:
+    """Return a conversation title made from a first message: one line, at most 60 characters."""
+    line = re.sub(r"\s+", " ", text).strip()
+    return line if len(line) <= TITLE_LENGTH else line[: TITLE_LENGTH - 1].rstrip() + "…"
+
+
+def _clean_temperature(temperature: float | None) -> float | None:
+    if temperature is not None and not 0 <= temperature <= 2:
+        raise ApiError("temperature must be between 0 and 2.", extra={"param": "temperature"})
+    return temperature
+
+
+@transaction.atomic
+def conversation_create(
+    *, user_id: int, model: str, title: str = "", system_prompt: str = "", temperature: float | None = None
+) -> Conversation:
+    """Start a conversation with one of the user's models (its model never changes afterwards)."""
+    if model not in user_model_ids(user_id=user_id):
+        raise ApiError(f"{model!r} is not one of your models; pick one from My models.", extra={"param": "model"})
+    return Conversation.objects.create(
+        user_id=user_id, model=model, title=title.strip()[:200], system_prompt=system_prompt.strip(),
+        temperature=_clean_temperature(temperature),
+    )
+
+
+@transaction.atomic
+def conversation_update(*, conversation: Conversation, system_prompt: str, temperature: float | None) -> Conversation:
+    """Change a conversation's system prompt and temperature (the model stays)."""
+    conversation.system_prompt = system_prompt.strip()
+    conversation.temperature = _clean_temperature(temperature)
+    conversation.save(update_fields=["system_prompt", "temperature", "updated_at"])
+    return conversation
+
+
+@transaction.atomic
+def conversation_delete(*, conversation: Conversation) -> None:
+    """Delete a conversation and its messages."""
+    conversation.delete()
+
+
+# ---------------------------------------------------------------- one turn
+
+
+@dataclass(frozen=True)
+class Turn:
+    conversation: Conversation
+    user_message: Message
+    body: dict
+
+
+@transaction.atomic
+def turn_begin(*, conversation: Conversation, content: str) -> Turn:
+    """Store the user's message and return the chat body for the whole conversation."""
+    content = content.strip()
+    if not content:
+        raise ApiError("content must not be empty.", extra={"param": "content"})
+    if len(content) > MAX_CONTENT:
+        raise ApiError(f"content is longer than {MAX_CONTENT} characters.", extra={"param": "content"})
+    user_message = Message.objects.create(conversation=conversation, role=Message.Role.USER, content=content)
+    messages = [{"role": "system", "content": conversation.system_prompt}] if conversation.system_prompt else []
+    messages += [{"role": m.role, "content": m.content} for m in conversation.messages.exclude(role="system")]
+    body: dict = {"model": conversation.model, "messages": messages}
+    if conversation.temperature is not None:
+        body["temperature"] = conversation.temperature
+    return Turn(conversation=conversation, user_message=user_message, body=body)
+
+
+@transaction.atomic
+def turn_abort(*, turn: Turn) -> None:
+    """Forget a turn the gateway refused: the conversation is as it was."""
+    turn.user_message.delete()
+
+
+@transaction.atomic
+def turn_finish(*, turn: Turn, content: str, usage: dict | None, request_id: str, model: str) -> Message:
+    """Store the answer, and title the conversation after its first message when it has none."""
+    usage = usage or {}
+    answer = Message.objects.create(
+        conversation=turn.conversation, role=Message.Role.ASSISTANT, content=content,
+        model=model or turn.conversation.model, request_id=request_id,
+        prompt_tokens=int(usage.get("prompt_tokens") or 0), completion_tokens=int(usage.get("completion_tokens") or 0),
+    )
+    conversation = turn.conversation
+    if not conversation.title:
+        conversation.title = title_from(turn.user_message.content)
+    conversation.save(update_fields=["title", "updated_at"])
+    return answer
+
+
+def _usage_out(usage: dict | None) -> dict:
+    usage = usage or {}
+    return {k: int(usage.get(k) or 0) for k in ("prompt_tokens", "completion_tokens", "total_tokens")}
+
+
+def message_out(message: Message) -> dict:
+    """A message as the conversations API shows it."""
+    return {
+        "id": message.id, "role": message.role, "content": message.content, "model": message.model,
+        "promptTokens": message.prompt_tokens, "completionTokens": message.completion_tokens,
+        "createdAt": message.created_at.isoformat(),
+    }
+
+
+# ---------------------------------------------------------------- errors people can act on
+
+_BY_CODE = {
+    "no_upstream_key": "No upstream key is available for this model. Add your own OpenRouter key in Settings, "
+    "or ask an admin to add one to the pool.",
+    "insufficient_credits": "You are out of credits. Ask an admin to top up your balance, or add your own "
+    "OpenRouter key in Settings.",
+    "budget_exceeded": "Your spending budget for this period is used up. Ask an admin to raise it, or wait "
+    "for the next period.",
+    "daily_limit_exceeded": "You reached today's limit for this model. Pick another model in a new conversation, "
+    "or come back after 00:00 UTC.",
+    "upstream_quota_exhausted": "The free quota for this model is used up for today. Start a new conversation "
+    "with another model, or add your own OpenRouter key in Settings.",
+    "model_not_found": "This model is no longer available. Start a new conversation with another model.",
+    "model_gone": "This model is no longer available. Start a new conversation with another model.",
+    "model_not_allowed": "You may not use this model. Start a new conversation with one of your models.",
+    "upstream_timeout": "The model took too long to answer. Send again, or try another model.",
+}
+
+
+def friendly_message(error: ProxyError) -> str:
+    """Return what the user should read (and do) for a gateway refusal; never a secret."""
+    if error.code in _BY_CODE:
+        return _BY_CODE[error.code]
+    if error.status == 429:
+        wait = error.headers.get("retry-after")
+        return f"You are being rate limited. Wait {wait} s and send again." if wait else (
+            "You are being rate limited. Wait a moment and send again.")
+    if error.status == 404:
+        return _BY_CODE["model_not_found"]
+    if error.status == 402:
+        return _BY_CODE["insufficient_credits"]
+    if error.status == 401:
+        return "Your session has expired. Log in again."
+    return "The model could not answer right now. Send again in a moment, or try another model."
+
+
+def error_out(error: ProxyError) -> dict:
+    """The ``error`` event / response body for a refusal."""
+    return {"message": friendly_message(error), "code": error.code or "", "status": error.status}
+
+
+# ---------------------------------------------------------------- sending
+
+
+def message_send(*, principal: Principal, conversation: Conversation, content: str) -> dict:
+    """Send one message and wait for the whole answer; raise ApiError with a friendly message on refusal."""
+    turn = turn_begin(conversation=conversation, content=content)
+    try:
+        reply = async_to_sync(services.complete)(principal=principal, body=turn.body, source="playground")
+    except ProxyError as error:
+        turn_abort(turn=turn)
+        raise ApiError(friendly_message(error), status_code=error.status,
+                       extra={"code": error.code or ""}) from None
+    choice = (reply.get("choices") or [{}])[0]
+    answer = turn_finish(
+        turn=turn, content=str((choice.get("message") or {}).get("content") or ""), usage=reply.get("usage"),
+        request_id=(reply.get("_gateway") or {}).get("requestId", ""), model=reply.get("model", ""),
+    )
+    conversation.refresh_from_db(fields=["title"])
+    return {"message": message_out(answer), "title": conversation.title, "usage": _usage_out(reply.get("usage"))}
+
+
+async def astream_turn(*, principal: Principal, conversation: Conversation, content: str) -> AsyncIterator[tuple]:
+    """Yield ``("token", delta)`` events, then ``("done", {...})`` or ``("error", {...})``.
+
+    Raise ApiError (bad input) before anything is yielded. Cancelling the consumer
+    (the client went away, or pressed stop) closes the gateway stream, which
+    cancels the upstream request; the text so far is kept as the answer.
+    """
+    turn = await sync_to_async(turn_begin)(conversation=conversation, content=content)
+    chunks = services.stream(principal=principal, body=turn.body, source="playground")
+    parts: list[str] = []
+    usage: dict | None = None
+    request_id = model = ""
+    try:
+        async for chunk in chunks:
+            request_id = (chunk.get("_gateway") or {}).get("requestId", request_id)
+            model = chunk.get("model") or model
+            usage = chunk.get("usage") or usage
+            if "error" in chunk:
+                # A failure after the first token: the gateway's final error chunk (see chat.services.stream).
+                error = chunk["error"] if isinstance(chunk["error"], dict) else {}
+                refusal = ProxyError(502, str(error.get("message", "")), code=str(error.get("code") or ""))
+                yield "error", error_out(refusal)
+                if parts:
+                    await sync_to_async(turn_finish)(turn=turn, content="".join(parts), usage=usage,
+                                                     request_id=request_id, model=model)
+                else:
+                    await sync_to_async(turn_abort)(turn=turn)
+                return
+            for choice in chunk.get("choices") or []:
+                delta = (choice.get("delta") or {}).get("content")
+                if delta:
+                    parts.append(delta)
+                    yield "token", delta
+    except ProxyError as error:
+        await sync_to_async(turn_abort)(turn=turn)
+        yield "error", error_out(error)
+        return
+    except (asyncio.CancelledError, GeneratorExit):
+        await chunks.aclose()
+        if parts:
+            await asyncio.shield(sync_to_async(turn_finish)(turn=turn, content="".join(parts), usage=usage,
+                                                            request_id=request_id, model=model))
+        else:
+            await asyncio.shield(sync_to_async(turn_abort)(turn=turn))
+        raise
+    finally:
+        await chunks.aclose()
+    answer = await sync_to_async(turn_finish)(turn=turn, content="".join(parts), usage=usage,
+                                              request_id=request_id, model=model)
+    yield "done", {"messageId": answer.id, "title": turn.conversation.title, "usage": _usage_out(usage)}

@@ -1,0 +1,94 @@
+"""The playground in headless Chromium: streaming answers, safe Markdown, errors that say what to do."""
+
+from __future__ import annotations
+
+from playwright.sync_api import expect
+
+from chat.models import Conversation, Message
+from testing.browser import screenshot
+from testing.factories import sync_catalog
+
+MODEL = "meta-llama/llama-3.3-70b-instruct:free"
+HOSTILE = "<img src=x onerror=alert(1)><script>alert(1)</script>"
+
+
+def _start_conversation(page, model: str = MODEL) -> None:
+    page.goto("/playground/")
+    page.get_by_label("Model").select_option(model)
+    page.get_by_label("System prompt").fill("Answer in Markdown.")
+    page.get_by_role("button", name="Start conversation").click()
+    page.wait_for_url("**/playground/*/")
+
+
+def test_a_message_streams_in_gets_a_title_and_survives_a_reload(gateway, logged_in_page):
+    sync_catalog(MODEL)
+    page, user = logged_in_page()
+    screenshot(page, "playground-new")
+    _start_conversation(page)
+    page.get_by_role("textbox", name="Message").fill("Plan a **picnic** with `sandwiches`")
+    page.get_by_role("textbox", name="Message").press("Enter")
+    answer = page.locator(".message.assistant").last
+    expect(answer).to_contain_text(f"Hello from {MODEL}. You said: Plan a picnic with sandwiches")
+    expect(answer.locator("strong")).to_have_text("picnic")
+    expect(answer.locator("code")).to_have_text("sandwiches")
+    expect(page.locator("#conversation-title")).to_have_text("Plan a **picnic** with `sandwiches`")
+    expect(page.locator("#stream-status")).to_have_text("Answer complete.")
+    expect(page.get_by_role("button", name="Stop")).to_be_hidden()
+    screenshot(page, "playground-conversation")
+    conversation = Conversation.objects.get(user=user)
+    assert conversation.system_prompt == "Answer in Markdown."
+    assert list(conversation.messages.values_list("role", flat=True)) == ["user", "assistant"]
+    page.reload()
+    expect(page.locator(".message.assistant strong")).to_have_text("picnic")
+    assert page.problems == []
+
+
+def test_a_hostile_answer_renders_as_text_and_runs_no_script(gateway, logged_in_page):
+    sync_catalog(MODEL)
+    page, _ = logged_in_page()
+    _start_conversation(page)
+    page.evaluate("() => { window.__xss = 0; window.alert = () => { window.__xss += 1; }; }")
+    page.get_by_role("textbox", name="Message").fill(HOSTILE)
+    page.get_by_role("button", name="Send").click()
+    answer = page.locator(".message.assistant").last
+    expect(answer).to_contain_text("You said: <img src=x onerror=alert(1)><script>alert(1)</script>")
+    expect(page.locator("#stream-status")).to_have_text("Answer complete.")
+    thread = page.locator("#messages")
+    assert thread.locator("img").count() == 0
+    assert thread.locator("script").count() == 0
+    assert thread.locator("[onerror]").count() == 0
+    assert page.evaluate("window.__xss") == 0
+    page.reload()  # stored answers are rendered by the same safe renderer
+    expect(page.locator(".message.assistant").last).to_contain_text("<script>alert(1)</script>")
+    assert page.locator("#messages img, #messages script, #messages [onerror]").count() == 0
+    assert page.problems == []
+    screenshot(page, "playground-hostile-answer")
+
+
+def test_a_refused_message_says_what_to_do_and_keeps_the_draft(gateway, logged_in_page):
+    from models_catalog.models import CatalogModel
+    from models_catalog.selectors import invalidate
+
+    sync_catalog(MODEL)
+    page, user = logged_in_page()
+    _start_conversation(page)
+    CatalogModel.objects.filter(model_id=MODEL).update(enabled=False)
+    invalidate()
+    page.get_by_role("textbox", name="Message").fill("Are you there?")
+    page.get_by_role("button", name="Send").click()
+    alert = page.locator("#composer-error")
+    expect(alert).to_have_text("This model is no longer available. Start a new conversation with another model.")
+    expect(page.get_by_role("textbox", name="Message")).to_have_value("Are you there?")
+    assert page.locator(".message").count() == 0
+    assert Message.objects.filter(conversation__user=user).count() == 0
+    screenshot(page, "playground-error")
+
+
+def test_a_conversation_can_be_deleted(gateway, logged_in_page):
+    sync_catalog(MODEL)
+    page, user = logged_in_page()
+    _start_conversation(page)
+    page.get_by_role("button", name="Delete").click()  # the confirm() dialog is accepted by the fixture
+    page.wait_for_url("**/playground/")
+    expect(page.get_by_role("status").first).to_have_text("Conversation deleted.")
+    assert not Conversation.objects.filter(user=user).exists()

@@ -1,0 +1,121 @@
+"""Playground pages: conversations, a new one with one of My models, and the chat itself.
+
+The page streams answers with JavaScript from the SSE endpoint; every form also
+works as a plain POST (the send form then waits for the whole answer).
+"""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.http import Http404
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_GET, require_POST
+
+from accounts.principals import principal_for_user
+from chat import conversations, selectors
+from chat.models import Conversation
+from gateway_project.errors import ApiError
+from models_catalog.selectors import user_model_ids
+
+
+def _temperature(raw: str) -> float | None:
+    raw = (raw or "").strip()
+    if not raw:
+        return None
+    try:
+        return float(raw)
+    except ValueError:
+        raise ApiError("Temperature must be a number between 0 and 2.") from None
+
+
+def _own(request, conversation_id: int) -> Conversation:
+    conversation = selectors.conversation_get(user_id=request.user.id, conversation_id=conversation_id)
+    if conversation is None:
+        raise Http404("No such conversation.")
+    return conversation
+
+
+def _page_context(request, conversation: Conversation | None, **extra) -> dict:
+    return {
+        "conversations": selectors.conversation_list(user_id=request.user.id)[:100],
+        "conversation": conversation,
+        "chat_messages": selectors.message_list(conversation=conversation) if conversation else [],
+        "my_models": user_model_ids(user_id=request.user.id),
+        "error": "",
+        **extra,
+    }
+
+
+@login_required
+@require_GET
+def playground_page(request):
+    """The conversations list and the form that starts a new one."""
+    return render(request, "chat/playground.html", _page_context(request, None, model=request.GET.get("model", "")))
+
+
+@login_required
+@require_POST
+def conversation_new(request):
+    try:
+        conversation = conversations.conversation_create(
+            user_id=request.user.id, model=request.POST.get("model", ""),
+            system_prompt=request.POST.get("system_prompt", ""),
+            temperature=_temperature(request.POST.get("temperature", "")),
+        )
+    except ApiError as exc:
+        context = _page_context(request, None, error=exc.message, model=request.POST.get("model", ""))
+        return render(request, "chat/playground.html", context, status=400)
+    return redirect("conversation", conversation_id=conversation.id)
+
+
+@login_required
+@require_GET
+def conversation_page(request, conversation_id: int):
+    return render(request, "chat/playground.html", _page_context(request, _own(request, conversation_id)))
+
+
+@login_required
+@require_POST
+def conversation_send(request, conversation_id: int):
+    """Send without JavaScript: wait for the whole answer, then show the conversation."""
+    conversation = _own(request, conversation_id)
+    principal = principal_for_user(request.user.id)
+    try:
+        if principal is None:
+            raise ApiError("Your account is disabled.", status_code=401)
+        conversations.message_send(principal=principal, conversation=conversation,
+                                   content=request.POST.get("content", ""))
+    except ApiError as exc:
+        context = _page_context(request, conversation, error=exc.message, draft=request.POST.get("content", ""))
+        return render(request, "chat/playground.html", context, status=exc.status_code)
+    return redirect("conversation", conversation_id=conversation.id)
+
+
+@login_required
+@require_POST
+def conversation_settings(request, conversation_id: int):
+    conversation = _own(request, conversation_id)
+    try:
+        conversations.conversation_update(
+            conversation=conversation, system_prompt=request.POST.get("system_prompt", ""),
+            temperature=_temperature(request.POST.get("temperature", "")),
+        )
+    except ApiError as exc:
+        conversation.refresh_from_db()
+        if request.htmx:
+            return render(request, "chat/playground.html#settings",
+                          _page_context(request, conversation, settings_error=exc.message), status=400)
+        messages.error(request, exc.message)
+        return redirect("conversation", conversation_id=conversation.id)
+    if request.htmx:
+        return render(request, "chat/playground.html#settings", _page_context(request, conversation, saved=True))
+    return redirect("conversation", conversation_id=conversation.id)
+
+
+@login_required
+@require_POST
+def conversation_remove(request, conversation_id: int):
+    conversations.conversation_delete(conversation=_own(request, conversation_id))
+    messages.success(request, "Conversation deleted.")
+    return redirect("playground")

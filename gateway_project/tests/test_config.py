@@ -1,0 +1,115 @@
+"""Configuration: one env reader with working defaults; with DEBUG off, weak secrets stop start-up in one line."""
+
+from __future__ import annotations
+
+import os
+import secrets
+import subprocess
+import sys
+
+import pytest
+
+from gateway_project import config
+from testing.servers import ROOT
+
+STRONG = {
+    "DJANGO_DEBUG": "0",
+    "DJANGO_SECRET_KEY": secrets.token_urlsafe(50),
+    "JWT_SECRET": secrets.token_urlsafe(48),
+    "ENCRYPTION_MASTER_KEY": secrets.token_hex(32),
+}
+
+WEAK = [
+    ("DJANGO_SECRET_KEY", None, "secrets.token_urlsafe(50)"),
+    ("DJANGO_SECRET_KEY", "x" * 20, "secrets.token_urlsafe(50)"),
+    ("DJANGO_SECRET_KEY", "changeme" + secrets.token_urlsafe(50), "secrets.token_urlsafe(50)"),
+    ("DJANGO_SECRET_KEY", "ab" * 30, "secrets.token_urlsafe(50)"),
+    ("JWT_SECRET", None, "secrets.token_urlsafe(48)"),
+    ("JWT_SECRET", "y" * 31, "secrets.token_urlsafe(48)"),
+    ("ENCRYPTION_MASTER_KEY", None, "secrets.token_hex(32)"),
+    ("ENCRYPTION_MASTER_KEY", secrets.token_hex(32)[:63], "secrets.token_hex(32)"),
+    ("ENCRYPTION_MASTER_KEY", "g" * 64, "secrets.token_hex(32)"),
+]
+
+
+def _env(**changes: str | None) -> dict[str, str]:
+    env = {**os.environ, **STRONG}
+    for name, value in changes.items():
+        if value is None:
+            env.pop(name, None)
+        else:
+            env[name] = value
+    return env
+
+
+def _run(args: list[str], env: dict[str, str]) -> subprocess.CompletedProcess:
+    return subprocess.run(args, cwd=ROOT, env=env, capture_output=True, text=True, timeout=60)
+
+
+@pytest.mark.parametrize(("name", "value", "fix"), WEAK)
+def test_manage_refuses_a_weak_secret_in_one_line(name, value, fix):
+    result = _run([sys.executable, "manage.py", "check"], _env(**{name: value}))
+    assert result.returncode == 2
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1, result.stderr
+    assert name in lines[0] and f"python -c 'import secrets; print({fix})'" in lines[0]
+    assert "Traceback" not in result.stderr and result.stdout == ""
+    if value:
+        assert value not in result.stderr  # the rejected secret itself is never echoed
+
+
+def test_manage_check_passes_with_strong_secrets():
+    result = _run([sys.executable, "manage.py", "check"], _env())
+    assert result.returncode == 0, result.stderr
+    assert "no issues" in result.stdout
+
+
+def test_the_asgi_server_refuses_a_weak_secret_in_one_line():
+    result = _run([sys.executable, "-m", "uvicorn", "gateway_project.asgi:application", "--port", "0"],
+                  _env(JWT_SECRET="short"))
+    assert result.returncode == 2
+    assert result.stderr.strip().splitlines() == [
+        "configuration error: JWT_SECRET is missing or shorter than 32 bytes; make one with: "
+        "python -c 'import secrets; print(secrets.token_urlsafe(48))'"
+    ]
+
+
+def test_load_defaults_make_the_embedded_mode_work():
+    cfg = config.load({**STRONG})
+    assert cfg.debug is False and cfg.embedded is True
+    assert cfg.allowed_hosts == ["127.0.0.1", "localhost"]
+    assert cfg.database_url.startswith("sqlite:///") and cfg.redis_url is None and cfg.celery_broker_url is None
+    assert cfg.openrouter_base_url == "https://openrouter.ai/api/v1" and cfg.openrouter_api_keys == []
+    assert cfg.admin_email == "admin@localhost" and cfg.admin_password is None
+    assert (cfg.default_rpm, cfg.default_tpm) == (config.DEFAULT_RPM, config.DEFAULT_TPM)
+    assert cfg.redis_failure_mode == "open" and cfg.registration_open is True
+
+
+def test_load_reads_every_documented_variable():
+    cfg = config.load({
+        **STRONG, "ALLOWED_HOSTS": "a.example, b.example", "DATABASE_URL": "postgres://u@h/db",
+        "REDIS_URL": "redis://r:6379/0", "CELERY_BROKER_URL": "redis://r:6379/1",
+        "OPENROUTER_BASE_URL": "http://up.example/api/v1/", "OPENROUTER_API_KEYS": "k1, k2,",
+        "ADMIN_EMAIL": "boss@example.com", "ADMIN_PASSWORD": "pw", "GATEWAY_DEFAULT_RPM": "7",
+        "GATEWAY_DEFAULT_TPM": "70", "REDIS_FAILURE_MODE": "Closed",
+    })
+    assert cfg.allowed_hosts == ["a.example", "b.example"] and cfg.database_url == "postgres://u@h/db"
+    assert cfg.redis_url == "redis://r:6379/0" and cfg.celery_broker_url == "redis://r:6379/1"
+    assert cfg.openrouter_base_url == "http://up.example/api/v1" and cfg.openrouter_api_keys == ["k1", "k2"]
+    assert (cfg.admin_email, cfg.admin_password, cfg.default_rpm, cfg.default_tpm) == ("boss@example.com", "pw", 7, 70)
+    assert cfg.redis_failure_mode == "closed" and cfg.embedded is False
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [("GATEWAY_DEFAULT_RPM", "many"), ("REDIS_FAILURE_MODE", "sometimes"), ("ENCRYPTION_PREVIOUS_KEYS", "abc")],
+)
+def test_load_rejects_unusable_values_naming_the_variable(name, value):
+    with pytest.raises(config.ConfigError, match=name):
+        config.load({**STRONG, name: value})
+
+
+def test_debug_mode_accepts_given_secrets_without_the_strength_check():
+    cfg = config.load({"DJANGO_DEBUG": "1", "DJANGO_SECRET_KEY": "dev", "JWT_SECRET": "dev",
+                       "ENCRYPTION_MASTER_KEY": STRONG["ENCRYPTION_MASTER_KEY"]})
+    assert cfg.debug is True and cfg.secret_key == "dev"

@@ -1,0 +1,48 @@
+"""REST endpoints of the orchestrator: ``POST /api/orchestrate/synthesize``."""
+
+from __future__ import annotations
+
+from asgiref.sync import async_to_sync
+from rest_framework import serializers
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from accounts.principals import principal_for_user
+from agent.selectors import ausable_models, check_usable
+from gateway_project.errors import ApiError
+from orchestrator import services
+
+
+class ResponseIn(serializers.Serializer):
+    modelId = serializers.CharField(max_length=200, required=False, allow_blank=True)  # noqa: N815
+    name = serializers.CharField(max_length=200, required=False, allow_blank=True)
+    content = serializers.CharField(max_length=20000, trim_whitespace=False)
+
+
+class OrchestrateSynthesizeApi(APIView):
+    """Write one answer to ``prompt`` from the collected ``responses``."""
+
+    class InputSerializer(serializers.Serializer):
+        prompt = serializers.CharField(max_length=20000)
+        responses = ResponseIn(many=True, min_length=1, max_length=services.MAX_MODELS * 2)
+        model = serializers.CharField(max_length=200, required=False, allow_blank=True)
+
+    def post(self, request):
+        given = self.InputSerializer(data=request.data)
+        given.is_valid(raise_exception=True)
+        principal = principal_for_user(request.user.id)
+        if principal is None:
+            raise ApiError("This account is disabled.", status_code=401)
+        data = given.validated_data
+        result = async_to_sync(self._synthesize)(principal, data)
+        return Response(result)
+
+    @staticmethod
+    async def _synthesize(principal, data: dict) -> dict:
+        usable = await ausable_models(principal=principal)
+        requested = data.get("model") or None
+        check_usable(usable=usable, requested=[requested] if requested else [])
+        responses = [dict(r) for r in data["responses"]]
+        models = services.synthesis_models(usable=usable, requested=requested, responses=responses)
+        return await services.synthesize(principal=principal, prompt=data["prompt"], responses=responses,
+                                         models=models)
