@@ -17,6 +17,8 @@ from asgiref.sync import sync_to_async
 from django.conf import settings
 from django.utils import timezone
 
+from gateway_project.singleflight import load_once
+
 
 @dataclass(frozen=True)
 class Principal:
@@ -155,7 +157,8 @@ async def aprincipal_for_key_hash(key_hash: str) -> Principal | None:
         if principal is not None and principal.expired():
             return None
         return principal
-    principal = await sync_to_async(_principal_for_key_hash, thread_sensitive=False)(key_hash)
+    load = sync_to_async(_principal_for_key_hash, thread_sensitive=False)
+    principal = await load_once(cache_key, lambda: load(key_hash))
     _remember(cache_key, principal)
     return principal
 
@@ -166,6 +169,7 @@ async def aprincipal_for_user(user_id: int) -> Principal | None:
     found, principal = _cached(cache_key)
     if found:
         return principal
-    principal = await sync_to_async(_principal_for_user_id, thread_sensitive=False)(user_id)
+    load = sync_to_async(_principal_for_user_id, thread_sensitive=False)
+    principal = await load_once(cache_key, lambda: load(user_id))
     _remember(cache_key, principal)
     return principal

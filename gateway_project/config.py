@@ -131,6 +131,7 @@ class Config:
     log_flush_interval_s: float
     log_batch_size: int
     auth_cache_ttl_s: float
+    health_cache_ttl_s: float
     catalog_cache_ttl_s: float
     catalog_sync_hours: float
     default_max_tokens_reserve: int
@@ -194,6 +195,7 @@ def load(env: dict[str, str] | None = None) -> Config:
         log_flush_interval_s=float(env.get("GATEWAY_LOG_FLUSH_INTERVAL") or 0.5),
         log_batch_size=_int(env, "GATEWAY_LOG_BATCH_SIZE", 500),
         auth_cache_ttl_s=float(env.get("GATEWAY_AUTH_CACHE_TTL") or 5),
+        health_cache_ttl_s=float(env.get("GATEWAY_HEALTH_CACHE_TTL") or 0.25),
         catalog_cache_ttl_s=float(env.get("GATEWAY_CATALOG_CACHE_TTL") or 5),
         catalog_sync_hours=float(env.get("CATALOG_SYNC_HOURS") or 6),
         default_max_tokens_reserve=_int(env, "GATEWAY_DEFAULT_MAX_TOKENS_RESERVE", 4096),

@@ -22,9 +22,13 @@ def async_client() -> aredis.Redis:
     loop_id = id(asyncio.get_running_loop())
     client = _async.get(loop_id)
     if client is None:
-        client = aredis.Redis.from_url(
-            settings.GATEWAY.redis_url, socket_timeout=2, socket_connect_timeout=2, max_connections=256
+        # A blocking pool: past 256 connections a command waits (up to 2 s) for a free one. The default
+        # pool raises "Too many connections" instead, which the hot path reads as Redis being down and
+        # admits without limits (REDIS_FAILURE_MODE=open): 1,000 streams opened at once did exactly that.
+        pool = aredis.BlockingConnectionPool.from_url(
+            settings.GATEWAY.redis_url, socket_timeout=2, socket_connect_timeout=2, max_connections=256, timeout=2
         )
+        client = aredis.Redis.from_pool(pool)  # closing the client closes its pool
         _async[loop_id] = client
     return client
 

@@ -10,6 +10,7 @@ from asgiref.sync import sync_to_async
 from django.conf import settings
 from django.db.models import F, QuerySet
 
+from gateway_project.singleflight import load_once
 from models_catalog.models import Alias, CatalogModel, Preset, Provider, UsageLimit, UserModelChoice
 
 
@@ -130,7 +131,7 @@ async def asnapshot() -> Snapshot:
     """See snapshot()."""
     current = _fresh()
     if current is None:
-        current = await sync_to_async(load_snapshot, thread_sensitive=False)()
+        current = await load_once("catalog-snapshot", sync_to_async(load_snapshot, thread_sensitive=False))
         _snapshot[:] = [current]
     return current
 

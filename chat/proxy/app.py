@@ -31,6 +31,9 @@ class ProxyApp:
         upstream.session()
 
     async def shutdown(self) -> None:
+        from chat.proxy.state import store
+
+        await store().flush_charges()
         await upstream.close()
 
     async def __call__(self, scope, receive, send) -> None:

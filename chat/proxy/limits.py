@@ -118,6 +118,6 @@ async def charge_tokens(admission: Admission, tokens: int) -> None:
     if tokens <= 0 or not admission.token_keys:
         return
     try:
-        await store().add([(key, tokens, ttl) for key, ttl in admission.token_keys])
+        await store().charge([(key, tokens, ttl) for key, ttl in admission.token_keys])
     except StateUnavailable:
         log.warning("could not record %s tokens: rate-limit store unreachable", tokens)

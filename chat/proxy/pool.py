@@ -19,6 +19,7 @@ from asgiref.sync import sync_to_async
 from django.conf import settings
 
 from chat.proxy.state import StateUnavailable, store
+from gateway_project.singleflight import load_once
 
 log = logging.getLogger(__name__)
 ACCOUNT_TTL = 2 * 86400
@@ -77,13 +78,14 @@ POOL_TTL = 30.0
 
 def invalidate_local() -> None:
     _pool.clear()
+    _health_cache.clear()
 
 
 async def server_pool() -> list[Credential]:
     """The server's upstream keys (env and admin-added), cached for ``POOL_TTL`` seconds."""
     if _pool and _pool[0][0] > time.monotonic():
         return _pool[0][1]
-    creds = await sync_to_async(_load_pool, thread_sensitive=False)()
+    creds = await load_once("server-pool", sync_to_async(_load_pool, thread_sensitive=False))
     _pool[:] = [(time.monotonic() + POOL_TTL, creds)]
     return creds
 
@@ -126,17 +128,44 @@ class Health:
         return self._f("rem")
 
 
-async def read_health(accounts: list[str]) -> dict[str, Health]:
+# What this process last read of each account, for GATEWAY_HEALTH_CACHE_TTL seconds: a Redis round trip
+# less per request. Another process's change reaches this one within the TTL; this process's own
+# changes drop its entry at once (see _forget), so it never routes on a stale view of its own writes.
+_health_cache: dict[str, tuple[float, Health]] = {}
+
+
+def _forget(account: str) -> None:
+    _health_cache.pop(account, None)
+
+
+async def read_health(accounts: list[str], *, fresh: bool = False) -> dict[str, Health]:
     unique = list(dict.fromkeys(accounts))
+    ttl = settings.GATEWAY.health_cache_ttl_s
+    now = time.monotonic()
+    if ttl > 0 and not fresh:
+        cached = [_health_cache.get(a) for a in unique]
+        if all(hit is not None and hit[0] > now for hit in cached):
+            return {a: hit[1] for a, hit in zip(unique, cached, strict=True)}
+    keys = [_key(a) for a in unique]
     try:
-        raw = await store().get_hashes([_key(a) for a in unique])
+        if ttl > 0 and not fresh:  # requests that miss together share one read
+            raw = await load_once("health:" + ",".join(keys), lambda: store().get_hashes(keys))
+        else:
+            raw = await store().get_hashes(keys)
     except StateUnavailable:
         log.warning("routing state unreachable; routing without account health")
-        raw = [{} for _ in unique]
-    return {a: Health(h) for a, h in zip(unique, raw, strict=True)}
+        return {a: Health({}) for a in unique}
+    health = {a: Health(h) for a, h in zip(unique, raw, strict=True)}
+    if ttl > 0:
+        if len(_health_cache) > 10_000:
+            _health_cache.clear()
+        for account, value in health.items():
+            _health_cache[account] = (now + ttl, value)
+    return health
 
 
 async def _update(account: str, fields: dict[str, str]) -> None:
+    _forget(account)
     try:
         await store().update_hash(_key(account), fields, ACCOUNT_TTL)
     except StateUnavailable:
@@ -154,11 +183,19 @@ def _reset_epoch(value: str | None) -> float | None:
     return number / 1000.0 if number > 1e11 else number
 
 
-async def note_success(cred: Credential, headers) -> None:
-    """Record the limit headers of a good answer, and close the key's breaker."""
+async def note_success(cred: Credential, headers, known: Health | None = None) -> None:
+    """Record the limit headers of a good answer, and close the key's breaker.
+
+    ``known`` is the account's health as read for this request: when it shows no
+    failures to reset and the answer carries no limit headers, there is nothing
+    to write, and the Redis round trip is skipped.
+    """
     fields = {f"cbf:{cred.key_id}": "0"}
     remaining = headers.get("X-RateLimit-Remaining")
     reset = _reset_epoch(headers.get("X-RateLimit-Reset"))
+    nothing_to_reset = known is not None and known.fields.get(f"cbf:{cred.key_id}", "0") == "0"
+    if (remaining is None or reset is None) and nothing_to_reset:
+        return
     if remaining is not None and reset is not None:
         fields.update({"rem": remaining, "reset": str(reset), "lim": headers.get("X-RateLimit-Limit", "")})
         if remaining.strip() == "0":
@@ -190,6 +227,7 @@ async def note_failure(cred: Credential, *, auth: bool = False) -> None:
     if auth:
         await _update(cred.account, {f"cb:{cred.key_id}": str(now + AUTH_BREAKER_OPEN_S)})
         return
+    _forget(cred.account)
     try:
         count = await store().incr_hash(_key(cred.account), f"cbf:{cred.key_id}", 1, ACCOUNT_TTL)
     except StateUnavailable:

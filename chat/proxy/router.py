@@ -201,7 +201,7 @@ async def open_upstream(
                     continue
                 if _real(attempts) >= cfg.max_attempts:
                     break
-                outcome = await _attempt(model, cred, body, stream, attempts, deadline)
+                outcome = await _attempt(model, cred, body, stream, attempts, deadline, health[cred.account])
                 await model_health.arecord(attempt=attempts[-1].as_log(), stream=stream, tools=bool(body.get("tools")),
                                            until=None if isinstance(outcome, Opened) else outcome[2])
                 if isinstance(outcome, Opened):
@@ -240,7 +240,7 @@ def _real(attempts: list[Attempt]) -> int:
 
 
 async def _refresh(account: str, health: dict) -> pool.Health:
-    return (await pool.read_health([account]))[account]
+    return (await pool.read_health([account], fresh=True))[account]
 
 
 def _backoff(round_no: int) -> float:
@@ -263,7 +263,7 @@ def _exhausted(attempts: list[Attempt], last_error: ProxyError | None, earliest:
 
 
 async def _attempt(model: ModelInfo, cred: Credential, body: dict, stream: bool, attempts: list[Attempt],
-                   deadline: float):
+                   deadline: float, known: pool.Health | None = None):
     """Try one (model, key). Return Opened, or (kind, error, until) where kind says what to do next."""
     cfg = settings.GATEWAY
     adapter = adapters.for_kind(model.provider.kind)
@@ -300,10 +300,10 @@ async def _attempt(model: ModelInfo, cred: Credential, body: dict, stream: bool,
                     return "retry", ProxyError(502, f"Upstream failed: {error.get('message', 'stream error')}",
                                                code="upstream_error"), None
                 record(200, "ok")
-                await pool.note_success(cred, response.headers)
+                await pool.note_success(cred, response.headers, known)
                 return Opened(response, model, cred, adapter, events, rest)
             record(200, "ok")
-            await pool.note_success(cred, response.headers)
+            await pool.note_success(cred, response.headers, known)
             return Opened(response, model, cred, adapter)
         raw = await asyncio.wait_for(response.read(), timeout=max(attempt_deadline - time.monotonic(), 0.1))
         status = response.status

@@ -7,6 +7,7 @@ process memory (the embedded default). See docs/decisions/0002-shared-state.md.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 from dataclasses import dataclass
@@ -14,6 +15,7 @@ from dataclasses import dataclass
 from django.conf import settings
 
 log = logging.getLogger(__name__)
+CHARGE_FLUSH_S = 0.05  # longest a token charge waits before other processes see it
 
 
 @dataclass(frozen=True)
@@ -113,6 +115,12 @@ class MemoryState:
             current, expires = self._get(key, now)
             self._counters[key] = (current + amount, expires or now + ttl)
 
+    async def charge(self, items: list[tuple[str, int, int]]) -> None:
+        await self.add(items)
+
+    async def flush_charges(self) -> None:
+        return None
+
     async def get_hashes(self, keys: list[str]) -> list[dict[str, str]]:
         now = time.time()
         out = []
@@ -151,6 +159,11 @@ class RedisState:
 
     def __init__(self) -> None:
         self._script_sha: str | None = None
+        # Token charges not yet written: key -> [amount, ttl]. They ride along with this process's next
+        # check (same pipeline, before the script, so the check sees them) or a timer flush, whichever
+        # comes first: a Redis round trip less per request. See charge().
+        self._charges: dict[str, list[int]] = {}
+        self._flush_timer: asyncio.TimerHandle | None = None
 
     def _client(self):
         from gateway_project.redis_client import async_client
@@ -163,21 +176,74 @@ class RedisState:
         for c in counters:
             args += [c.limit, c.ttl, c.cost]
         client = self._client()
+        charges = self._take_charges()
         try:
             if self._script_sha is None:
                 self._script_sha = await client.script_load(_CHECK_LUA)
-            try:
-                failed, values, ttls = await client.evalsha(self._script_sha, len(keys), *keys, *args)
-            except Exception as exc:
-                if "NOSCRIPT" not in str(exc):
-                    raise
-                self._script_sha = await client.script_load(_CHECK_LUA)
+            if charges:
+                async with client.pipeline(transaction=False) as pipe:
+                    _queue_charges(pipe, charges)
+                    pipe.evalsha(self._script_sha, len(keys), *keys, *args)
+                    reply = (await pipe.execute(raise_on_error=False))[-1]
+                charges = {}  # written, whatever the script said
+                if isinstance(reply, Exception):
+                    raise reply
+                failed, values, ttls = reply
+            else:
                 failed, values, ttls = await client.evalsha(self._script_sha, len(keys), *keys, *args)
         except Exception as exc:
-            raise StateUnavailable(str(exc)) from exc
+            if "NOSCRIPT" not in str(exc):
+                self._restore_charges(charges)
+                raise StateUnavailable(str(exc)) from exc
+            try:
+                self._script_sha = await client.script_load(_CHECK_LUA)
+                failed, values, ttls = await client.evalsha(self._script_sha, len(keys), *keys, *args)
+            except Exception as again:
+                raise StateUnavailable(str(again)) from again
         values = [int(v) for v in values] + [0] * (len(keys) - len(values))
         ttls = [int(t) for t in ttls] + [c.ttl for c in counters[len(ttls):]]
         return CheckResult(failed == 0, int(failed) - 1, tuple(values), tuple(ttls))
+
+    async def charge(self, items: list[tuple[str, int, int]]) -> None:
+        """Add ``amount`` to each counter soon: with this process's next check, or within CHARGE_FLUSH_S.
+
+        For token counters, which are charged after the answer anyway: this process's next
+        admission sees them exactly as if written now; other processes see them within
+        CHARGE_FLUSH_S. Never raises.
+        """
+        for key, amount, ttl in items:
+            pending = self._charges.get(key)
+            if pending is None:
+                self._charges[key] = [amount, ttl]
+            else:
+                pending[0] += amount
+        if self._flush_timer is None or self._flush_timer.cancelled():
+            loop = asyncio.get_running_loop()
+            self._flush_timer = loop.call_later(CHARGE_FLUSH_S, lambda: loop.create_task(self.flush_charges()))
+
+    async def flush_charges(self) -> None:
+        """Write the pending charges now (the timer, and the server's shutdown)."""
+        if self._flush_timer is not None:
+            self._flush_timer.cancel()
+            self._flush_timer = None
+        charges = self._take_charges()
+        if not charges:
+            return
+        try:
+            async with self._client().pipeline(transaction=False) as pipe:
+                _queue_charges(pipe, charges)
+                await pipe.execute()
+        except Exception as exc:
+            log.warning("could not record token charges (%s keys): %s", len(charges), exc)
+
+    def _take_charges(self) -> dict[str, list[int]]:
+        charges, self._charges = self._charges, {}
+        return charges
+
+    def _restore_charges(self, charges: dict[str, list[int]]) -> None:
+        for key, (amount, ttl) in charges.items():
+            pending = self._charges.setdefault(key, [0, ttl])
+            pending[0] += amount
 
     async def add(self, items: list[tuple[str, int, int]]) -> None:
         try:
@@ -225,6 +291,12 @@ class RedisState:
             return bool(await self._client().ping())
         except Exception:
             return False
+
+
+def _queue_charges(pipe, charges: dict[str, list[int]]) -> None:
+    for key, (amount, ttl) in charges.items():
+        pipe.incrby(key, amount)
+        pipe.expire(key, ttl, nx=True)
 
 
 _store: list = []

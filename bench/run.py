@@ -1,0 +1,485 @@
+"""The /v1 benchmark: the gateway in its production configuration against the OpenRouter simulator.
+
+    python bench/run.py                 # the full run (about 2-3 minutes on 2 cores)
+    python bench/run.py --quick         # a short smoke run (CI)
+    python bench/run.py --json out.json # also write every figure as JSON
+
+It starts the simulator and the gateway (DEBUG off, strong secrets, PostgreSQL,
+Redis, auth, rate limits and request logs all on; uvicorn with uvloop and
+httptools), creates its own user and gateway key, then measures, for each worker
+count, at concurrency 1, 16 and 64, streaming and not: requests/s, p50 and p99
+latency and time to first token, both through the gateway and calling the
+simulator directly in the same run, so the gateway's added latency is a
+difference measured side by side. Then it holds many slow streams open at once
+and reports errors and the resident memory of each gateway process. Traffic goes
+only to 127.0.0.1. See bench/README.md for what each figure means.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import os
+import platform
+import secrets
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from bench import loadgen  # noqa: E402
+
+PYTHON = sys.executable
+MODEL = "meta-llama/llama-3.3-70b-instruct:free"
+POOL_KEY = "sk-or-bench-pool-key-0001"
+PROMPT = "Say hello to the benchmark in a few short words please"
+TARGETS = {"p50_added_ms_c1": 1.5, "rps_c64_nonstream": 1200, "ttft_added_ms_c1": 2.0, "stream_rss_mb": 300}
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def wait_http(port: int, path: str, proc: subprocess.Popen, timeout: float = 30.0) -> None:
+    import urllib.request
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"server exited with {proc.returncode}; see its log")
+        try:
+            urllib.request.urlopen(f"http://127.0.0.1:{port}{path}", timeout=1).read()
+            return
+        except OSError:
+            time.sleep(0.1)
+    raise RuntimeError(f"http://127.0.0.1:{port}{path} did not answer within {timeout}s")
+
+
+def post_json(port: int, path: str, data: dict) -> None:
+    import urllib.request
+
+    req = urllib.request.Request(f"http://127.0.0.1:{port}{path}", data=json.dumps(data).encode(),
+                                 headers={"Content-Type": "application/json"})
+    urllib.request.urlopen(req, timeout=5).read()
+
+
+# ------------------------------------------------------------------ the stack
+
+
+def production_env(sim_port: int) -> dict[str, str]:
+    env = dict(os.environ)
+    for name in list(env):  # the bench's own settings win over a developer's shell
+        if name.startswith(("GATEWAY_", "DJANGO_", "OPENROUTER_")):
+            env.pop(name)
+    env.update({
+        "DJANGO_DEBUG": "0",
+        "DJANGO_SETTINGS_MODULE": "gateway_project.settings",
+        "DJANGO_SECRET_KEY": secrets.token_urlsafe(50),
+        "JWT_SECRET": secrets.token_urlsafe(48),
+        "ENCRYPTION_MASTER_KEY": secrets.token_hex(32),
+        "DATABASE_URL": os.environ.get("BENCH_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/gw_bench"),
+        "REDIS_URL": os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/6"),
+        "OPENROUTER_BASE_URL": f"http://127.0.0.1:{sim_port}/api/v1",
+        "OPENROUTER_API_KEYS": POOL_KEY,
+        # high enough not to refuse the benchmark; the limits are still checked on every request
+        "GATEWAY_DEFAULT_RPM": "100000000",
+        "GATEWAY_DEFAULT_TPM": "100000000000",
+        "ALLOWED_HOSTS": "127.0.0.1,localhost",
+        "PYTHONUNBUFFERED": "1",
+    })
+    return env
+
+
+def ensure_database(url: str) -> None:
+    import psycopg
+
+    name = url.rsplit("/", 1)[1]
+    admin = url.rsplit("/", 1)[0] + "/postgres"
+    with psycopg.connect(admin, autocommit=True, connect_timeout=5) as conn:
+        if conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (name,)).fetchone() is None:
+            conn.execute(f'CREATE DATABASE "{name}"')
+
+
+SETUP_CODE = """
+import secrets
+from accounts.models import User
+from accounts.services import gateway_key_create, user_create
+user = User.objects.filter(email="bench@localhost").first()
+if user is None:
+    user = user_create(email="bench@localhost", password=secrets.token_urlsafe(18))
+created = gateway_key_create(user=user, name="bench")
+print(created.key.id)
+print(created.secret)
+"""
+
+COUNT_CODE = """
+from chat.models import RequestLog
+print(RequestLog.objects.filter(key_id=KEY_ID, status=200).count())
+"""
+
+
+def prepare(env: dict[str, str], log) -> None:
+    """Create and migrate the database, and sync the catalog from the simulator."""
+    ensure_database(env["DATABASE_URL"])
+    manage = [PYTHON, str(ROOT / "manage.py")]
+    subprocess.run([*manage, "migrate", "--noinput", "-v", "0"], env=env, cwd=ROOT, check=True, stdout=log, stderr=log)
+    subprocess.run([*manage, "sync_models", "--enable-free"], env=env, cwd=ROOT, check=True, stdout=log, stderr=log)
+
+
+def new_key(env: dict[str, str]) -> tuple[int, str]:
+    """A fresh gateway key of the bench's user (created on first use): (id, secret)."""
+    out = subprocess.run([PYTHON, str(ROOT / "manage.py"), "shell", "-c", SETUP_CODE], env=env, cwd=ROOT, check=True,
+                         capture_output=True, text=True)
+    key_id, secret = out.stdout.strip().splitlines()[-2:]
+    return int(key_id), secret
+
+
+def logged_requests(env: dict[str, str], key_id: int) -> int:
+    """Request-log rows with status 200 written for the bench's key (after the gateway drained them)."""
+    out = subprocess.run([PYTHON, str(ROOT / "manage.py"), "shell", "-c", COUNT_CODE.replace("KEY_ID", str(key_id))],
+                         env=env, cwd=ROOT, check=True, capture_output=True, text=True)
+    return int(out.stdout.strip().splitlines()[-1])
+
+
+def start_simulator(port: int, env: dict[str, str], log) -> subprocess.Popen:
+    proc = subprocess.Popen([PYTHON, "-m", "chat.simulator", "--port", str(port)], cwd=ROOT, env=env,
+                            stdout=log, stderr=subprocess.STDOUT)
+    wait_http(port, "/_sim/state", proc)
+    post_json(port, "/_sim/config", {"record_requests": False})
+    return proc
+
+
+def gateway_command(server: str, port: int, workers: int) -> list[str]:
+    if server == "granian":
+        return [PYTHON, "-m", "granian", "--interface", "asgi", "--host", "127.0.0.1", "--port", str(port),
+                "--workers", str(workers), "--loop", "uvloop", "--no-ws", "--log-level", "warning",
+                "--no-access-log", "--backlog", "4096", "gateway_project.asgi:application"]
+    return [PYTHON, "-m", "uvicorn", "gateway_project.asgi:application", "--host", "127.0.0.1", "--port", str(port),
+            "--workers", str(workers), "--loop", "uvloop", "--http", "httptools", "--no-access-log",
+            "--log-level", "warning", "--backlog", "4096"]
+
+
+def children(pid: int) -> list[int]:
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                stat = (entry / "stat").read_text()
+            except OSError:
+                continue
+            if int(stat.rsplit(")", 1)[1].split()[1]) == pid:
+                found.append(int(entry.name))
+    return found
+
+
+def _cmdline(pid: int) -> bytes:
+    try:
+        return Path(f"/proc/{pid}/cmdline").read_bytes()
+    except OSError:
+        return b""
+
+
+def memory_kb(pid: int) -> dict[str, int]:
+    out = {}
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith(("VmRSS:", "VmHWM:")):
+                name, value = line.split(":")
+                out[name] = int(value.split()[0])
+    except OSError:
+        pass
+    return out
+
+
+class Gateway:
+    def __init__(self, server: str, workers: int, env: dict[str, str], log) -> None:
+        self.port = free_port()
+        self.workers = workers
+        self.proc = subprocess.Popen(gateway_command(server, self.port, workers), cwd=ROOT, env=env, stdout=log,
+                                     stderr=subprocess.STDOUT)
+        wait_http(self.port, "/health/live", self.proc)
+        self.pids = self._worker_pids()
+
+    def _worker_pids(self) -> list[int]:
+        """The processes that serve requests: the server itself with 1 worker, else its worker children
+        (uvicorn's multiprocessing resource tracker is not one)."""
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline:
+            kids = [p for p in children(self.proc.pid) if b"resource_tracker" not in _cmdline(p)]
+            if self.workers == 1 and not kids:
+                return [self.proc.pid]
+            if len(kids) >= self.workers:
+                return kids[: self.workers]
+            time.sleep(0.1)
+        return [self.proc.pid, *children(self.proc.pid)]
+
+    def rss_mb(self) -> list[float]:
+        return [round(memory_kb(p).get("VmRSS", 0) / 1024, 1) for p in self.pids]
+
+    def peak_mb(self) -> list[float]:
+        return [round(memory_kb(p).get("VmHWM", 0) / 1024, 1) for p in self.pids]
+
+    def stop(self) -> int:
+        self.proc.send_signal(signal.SIGTERM)
+        try:
+            return self.proc.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            return self.proc.wait()
+
+
+# ------------------------------------------------------------------ the measurements
+
+
+def chat_body(stream: bool, *, direct: bool, fault: str | None = None, prompt: str = PROMPT) -> bytes:
+    body: dict = {"model": MODEL, "messages": [{"role": "user", "content": prompt}], "stream": stream}
+    if stream and direct:
+        body["stream_options"] = {"include_usage": True}  # what the gateway asks the upstream for
+    if fault:
+        body["sim"] = {"fault": fault}
+    return json.dumps(body).encode()
+
+
+def targets(sim_port: int, gw_port: int, key: str, stream: bool) -> tuple[loadgen.Target, loadgen.Target]:
+    direct = loadgen.Target("127.0.0.1", sim_port, "/api/v1/chat/completions",
+                            {"Authorization": f"Bearer {POOL_KEY}"}, chat_body(stream, direct=True))
+    gateway = loadgen.Target("127.0.0.1", gw_port, "/v1/chat/completions",
+                             {"Authorization": f"Bearer {key}"}, chat_body(stream, direct=False))
+    return direct, gateway
+
+
+def measure_point(direct, gateway, *, concurrency: int, stream: bool, duration: float, warmup: float) -> dict:
+    processes = 1 if concurrency == 1 else 2
+    kwargs = {"concurrency": concurrency, "duration": duration, "warmup": warmup, "stream": stream,
+              "processes": processes}
+    d = loadgen.run(direct, **kwargs)
+    g = loadgen.run(gateway, **kwargs)
+    point = {"concurrency": concurrency, "stream": stream, "direct": d, "gateway": g}
+    point["added_p50_ms"] = _diff(g["p50_ms"], d["p50_ms"])
+    if stream:
+        point["added_ttft_p50_ms"] = _diff(g["ttft_p50_ms"], d["ttft_p50_ms"])
+    point["rps_ratio"] = round(g["rps"] / d["rps"], 3) if d.get("rps") else None
+    return point
+
+
+def _diff(a, b):
+    return None if a is None or b is None else round(a - b, 3)
+
+
+def slow_streams(gw: Gateway, gw_port: int, key: str, *, streams: int, chunk_delay_ms: int) -> dict:
+    # about 13 chunks with the delay between each: each stream lasts several seconds
+    target = loadgen.Target("127.0.0.1", gw_port, "/v1/chat/completions", {"Authorization": f"Bearer {key}"},
+                            chat_body(True, direct=False, fault=f"chunk_delay:{chunk_delay_ms}"))
+    peak_rss = [0.0] * len(gw.pids)
+
+    def sample() -> None:
+        for i, value in enumerate(gw.rss_mb()):
+            peak_rss[i] = max(peak_rss[i], value)
+
+    started = time.monotonic()
+    result = loadgen.hold_streams(target, streams=streams, processes=2, timeout=60 + chunk_delay_ms / 20,
+                                  on_wait=sample)
+    return {
+        "streams": streams,
+        "chunk_delay_ms": chunk_delay_ms,
+        "completed": result["requests"],
+        "answered": result["answered"],
+        "errors": result["errors"],
+        "error_samples": result["error_samples"],
+        "stream_p50_s": None if result["p50_ms"] is None else round(result["p50_ms"] / 1000, 2),
+        "wall_s": round(time.monotonic() - started, 2),
+        "ttft_p50_ms": result["ttft_p50_ms"],
+        "ttft_p99_ms": result["ttft_p99_ms"],
+        "rss_mb_per_process": peak_rss,
+    }
+
+
+def log_problems(path: Path, since: int) -> list[str]:
+    lines = path.read_text(errors="replace").splitlines()[since:]
+    return [line for line in lines if any(w in line for w in ("WARNING", "ERROR", "Traceback", "CRITICAL"))]
+
+
+def run_workers(workers: int, args, env, sim_port: int, log_path: Path) -> dict:
+    key_id, key = new_key(env)
+    answered = 0
+    with log_path.open("a") as log:
+        log.write(f"\n== gateway, {args.server}, {workers} worker(s)\n")
+        log.flush()
+        since = len(log_path.read_text(errors="replace").splitlines())
+        gw = Gateway(args.server, workers, env, log)
+    try:
+        points = []
+        for stream in (False, True):
+            direct, gateway = targets(sim_port, gw.port, key, stream)
+            warm = loadgen.run(gateway, concurrency=4, duration=0.3, warmup=0.2, stream=stream, processes=1)
+            answered += warm["answered"]
+            for concurrency in args.concurrency:
+                point = measure_point(direct, gateway, concurrency=concurrency, stream=stream,
+                                      duration=args.duration, warmup=args.warmup)
+                points.append(point)
+                answered += point["gateway"]["answered"]
+                _progress(workers, point)
+        held = slow_streams(gw, gw.port, key, streams=args.streams, chunk_delay_ms=args.chunk_delay)
+        answered += held["answered"]
+        print(f"  [{workers}w] {held['streams']} slow streams: {held['completed']} completed, "
+              f"{held['errors']} errors, RSS {held['rss_mb_per_process']} MB", flush=True)
+        peak = gw.peak_mb()
+    finally:
+        exit_code = gw.stop()
+    logged = logged_requests(env, key_id)
+    problems = log_problems(log_path, since)
+    if problems:
+        print(f"  [{workers}w] the gateway logged {len(problems)} warnings/errors: {problems[0][:160]}", flush=True)
+    return {
+        "workers": workers,
+        "server": args.server,
+        "points": points,
+        "slow_streams": held,
+        "peak_rss_mb_per_process": peak,
+        "sigterm_exit_code": exit_code,
+        "answered_200": answered,
+        "request_logs_written": logged,
+        "gateway_log_problem_count": len(problems),
+        "gateway_log_problems": problems[:20],
+    }
+
+
+def _progress(workers: int, p: dict) -> None:
+    kind = "stream" if p["stream"] else "whole "
+    g, d = p["gateway"], p["direct"]
+    extra = f" ttft+{p['added_ttft_p50_ms']}ms" if p["stream"] else ""
+    print(f"  [{workers}w] {kind} c={p['concurrency']:<3} gateway {g['rps']:>7} req/s p50 {g['p50_ms']}ms "
+          f"p99 {g['p99_ms']}ms | direct {d['rps']:>7} req/s p50 {d['p50_ms']}ms | added p50 "
+          f"{p['added_p50_ms']}ms{extra} | errors {g['errors']}+{d['errors']}", flush=True)
+
+
+# ------------------------------------------------------------------ report
+
+
+def machine() -> dict:
+    cpu = ""
+    for line in Path("/proc/cpuinfo").read_text().splitlines():
+        if line.startswith("model name"):
+            cpu = line.split(":", 1)[1].strip()
+            break
+    mem = Path("/proc/meminfo").read_text().splitlines()[0].split()[1]
+    return {"cpu": cpu, "cores": os.cpu_count(), "memory_gb": round(int(mem) / 1024 / 1024, 1),
+            "python": platform.python_version(), "kernel": platform.release()}
+
+
+def table(results: dict) -> str:
+    rows = ["| workers | mode | conc. | gateway req/s | direct req/s | gateway p50 / p99 ms | direct p50 / p99 ms "
+            "| added p50 ms | gateway TTFT p50 ms | added TTFT ms | errors |",
+            "|---|---|---|---|---|---|---|---|---|---|---|"]
+    for run in results["runs"]:
+        for p in run["points"]:
+            g, d = p["gateway"], p["direct"]
+            rows.append(
+                f"| {run['workers']} | {'stream' if p['stream'] else 'whole'} | {p['concurrency']} | {g['rps']:,.0f} "
+                f"| {d['rps']:,.0f} | {g['p50_ms']:.2f} / {g['p99_ms']:.2f} | {d['p50_ms']:.2f} / {d['p99_ms']:.2f} "
+                f"| {p['added_p50_ms']:.2f} | {_f(g['ttft_p50_ms'])} | {_f(p.get('added_ttft_p50_ms'))} "
+                f"| {g['errors'] + d['errors']} |")
+    rows.append("")
+    rows.append("| workers | slow streams | completed | errors | stream p50 s | peak RSS MB per gateway process "
+                "(during streams / whole run) | SIGTERM exit | log rows written / 200 answers |")
+    rows.append("|---|---|---|---|---|---|---|---|")
+    for run in results["runs"]:
+        s = run["slow_streams"]
+        rows.append(f"| {run['workers']} | {s['streams']} x chunk_delay:{s['chunk_delay_ms']} | {s['completed']} "
+                    f"| {s['errors']} | {s['stream_p50_s']} | {s['rss_mb_per_process']} / "
+                    f"{run['peak_rss_mb_per_process']} | {run['sigterm_exit_code']} "
+                    f"| {run['request_logs_written']} / {run['answered_200']} |")
+    return "\n".join(rows)
+
+
+def _f(value) -> str:
+    return "-" if value is None else f"{value:.2f}"
+
+
+def headline(results: dict) -> dict:
+    """The figures the targets are about, per worker count."""
+    out = {}
+    for run in results["runs"]:
+        pts = {(p["stream"], p["concurrency"]): p for p in run["points"]}
+        c1, c64 = min(c for _, c in pts), max(c for _, c in pts)
+        out[str(run["workers"])] = {
+            "p50_added_ms_c1": pts[(False, c1)]["added_p50_ms"],
+            "rps_c64_nonstream": pts[(False, c64)]["gateway"]["rps"],
+            "ttft_added_ms_c1": pts[(True, c1)]["added_ttft_p50_ms"],
+            "stream_rss_mb": max(run["slow_streams"]["rss_mb_per_process"] + run["peak_rss_mb_per_process"]),
+            "slow_stream_errors": run["slow_streams"]["errors"],
+        }
+    return out
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--quick", action="store_true", help="a short smoke run: fewer seconds per point, 1 worker, "
+                        "200 slow streams")
+    parser.add_argument("--json", metavar="PATH", help="write every figure to PATH as JSON")
+    parser.add_argument("--workers", default=None, help="comma-separated gateway worker counts (default 1,2)")
+    parser.add_argument("--server", choices=("uvicorn", "granian"), default="uvicorn")
+    parser.add_argument("--duration", type=float, default=None, help="measured seconds per point")
+    parser.add_argument("--streams", type=int, default=None, help="slow streams held open at once (default 1000)")
+    args = parser.parse_args(argv)
+    args.warmup = 0.3 if args.quick else 1.0
+    args.duration = args.duration or (0.7 if args.quick else 3.0)
+    args.concurrency = [1, 16, 64]
+    args.streams = args.streams or (200 if args.quick else 1000)
+    args.chunk_delay = 150 if args.quick else 400
+    worker_counts = [int(w) for w in (args.workers or ("1" if args.quick else "1,2")).split(",")]
+
+    log_path = ROOT / "bench" / "results" / "last-run.log"
+    log_path.parent.mkdir(exist_ok=True)
+    log_path.write_text("")
+    sim_port = free_port()
+    env = production_env(sim_port)
+    started = time.monotonic()
+    print(f"bench: simulator on 127.0.0.1:{sim_port}; gateway logs in {log_path.relative_to(ROOT)}", flush=True)
+    with log_path.open("a") as log:
+        sim = start_simulator(sim_port, env, log)
+    try:
+        with log_path.open("a") as log:
+            prepare(env, log)
+        results = {
+            "date": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+            "machine": machine(),
+            "generator": "bench/loadgen.py (asyncio + uvloop + httptools, 1 process at c=1, 2 above)",
+            "mode": "quick" if args.quick else "full",
+            "settings": {"duration_s": args.duration, "warmup_s": args.warmup, "server": args.server},
+            "targets": TARGETS,
+            "runs": [run_workers(w, args, env, sim_port, log_path) for w in worker_counts],
+        }
+    finally:
+        sim.terminate()
+        sim.wait(timeout=10)
+    results["headline"] = headline(results)
+    results["errors"] = sum(p["gateway"]["errors"] + p["direct"]["errors"] for r in results["runs"]
+                            for p in r["points"]) + sum(r["slow_streams"]["errors"] for r in results["runs"])
+    results["elapsed_s"] = round(time.monotonic() - started, 1)
+    print()
+    print(table(results))
+    print()
+    for workers, figures in results["headline"].items():
+        verdicts = []
+        for name, target in TARGETS.items():
+            value = figures[name]
+            ok = value is not None and (value >= target if name.startswith("rps") else value < target)
+            verdicts.append(f"{name}={value} ({'meets' if ok else 'misses'} {target})")
+        print(f"{workers} worker(s): " + ", ".join(verdicts))
+    print(f"errors: {results['errors']}; elapsed {results['elapsed_s']} s")
+    if args.json:
+        Path(args.json).write_text(json.dumps(results, indent=2))
+    return 0 if results["errors"] == 0 else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
