@@ -48,7 +48,7 @@ def _fresh_state():
 
 
 @pytest.fixture(scope="session")
-def _gateway_server(django_db_blocker):
+def _gateway_server(django_db_setup, django_db_blocker):
     server = ThreadedGateway(env.free_port()).start()
     yield server
     server.stop()

@@ -29,6 +29,7 @@ class LogBuffer:
         self._task: asyncio.Task | None = None
         self._lock: asyncio.Lock | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
+        self._stopping = False
 
     def __len__(self) -> int:
         return len(self._rows)
@@ -59,7 +60,7 @@ class LogBuffer:
 
     async def _run(self) -> None:
         interval = settings.GATEWAY.log_flush_interval_s
-        while True:
+        while not self._stopping:
             try:
                 await asyncio.wait_for(self._wake.wait(), timeout=interval)
             except TimeoutError:
@@ -77,7 +78,8 @@ class LogBuffer:
             while self._rows:
                 batch = [self._rows.popleft() for _ in range(min(len(self._rows), settings.GATEWAY.log_batch_size))]
                 try:
-                    await sync_to_async(_write_batch, thread_sensitive=False)(batch)
+                    # Shielded: a batch being written in its thread is never abandoned half-way.
+                    await asyncio.shield(sync_to_async(_write_batch, thread_sensitive=False)(batch))
                 except Exception:
                     self._rows.extendleft(reversed(batch))
                     raise
@@ -102,14 +104,17 @@ class LogBuffer:
         return len(batch)
 
     async def drain(self) -> None:
-        """Stop the flusher and write everything left (server shutdown)."""
+        """Stop the flusher after the batch it is writing, then write everything left (server shutdown)."""
         if self._task is not None:
-            self._task.cancel()
+            self._stopping = True
+            if self._wake is not None:
+                self._wake.set()
             try:
                 await self._task
-            except (asyncio.CancelledError, Exception):
-                pass
+            except Exception:
+                log.exception("request-log flusher ended with an error")
             self._task = None
+            self._stopping = False
         for _ in range(3):
             try:
                 await self.flush()

@@ -15,8 +15,16 @@ from collections.abc import Callable
 from django.conf import settings
 
 log = logging.getLogger(__name__)
-CHANNEL = "gw:invalidate"
+CHANNEL_PREFIX = "gw:invalidate"
 _handlers: dict[str, Callable[[], None]] = {}
+
+
+def channel() -> str:
+    """This deployment's channel: Redis pub/sub ignores the database number, so the name carries
+    a digest of DATABASE_URL and deployments (or test runs) sharing one Redis never clear each other's caches."""
+    import hashlib
+
+    return f"{CHANNEL_PREFIX}:{hashlib.sha256(settings.DATABASES['default']['NAME'].encode()).hexdigest()[:12]}"
 
 
 def register(topic: str, drop: Callable[[], None]) -> None:
@@ -31,7 +39,7 @@ def publish(topic: str, detail: str = "") -> None:
     from gateway_project.redis_client import sync_client
 
     try:
-        sync_client().publish(CHANNEL, f"{topic}:{detail}")
+        sync_client().publish(channel(), f"{topic}:{detail}")
     except Exception:  # Redis down: other processes fall back to their cache TTL
         log.warning("could not publish invalidation of %s", topic)
 
@@ -45,7 +53,7 @@ async def listen(stop: asyncio.Event) -> None:
     while not stop.is_set():
         try:
             pubsub = async_client().pubsub()
-            await pubsub.subscribe(CHANNEL)
+            await pubsub.subscribe(channel())
             while not stop.is_set():
                 message = await pubsub.get_message(ignore_subscribe_messages=True, timeout=1.0)
                 if message is None:

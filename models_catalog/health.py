@@ -47,12 +47,9 @@ async def arecord(*, attempt: dict, stream: bool, tools: bool, until: float | No
         fields["tools_refused_at"] = f"{now:.3f}"
     if not fields:
         return
-    key = _key(model_id)
+    sample = fields.pop("sample", "")
     try:
-        if "sample" in fields:
-            count = await store().incr_hash(key, "n", 1, TTL)
-            fields[f"s{(count - 1) % WINDOW}"] = fields.pop("sample")
-        await store().update_hash(key, fields, TTL)
+        await store().ring_record(_key(model_id), window=WINDOW, sample=sample, fields=fields, ttl=TTL)
     except StateUnavailable:
         log.warning("model health store unreachable; attempt on %s not recorded", model_id)
 

@@ -71,6 +71,20 @@ return {0, values, ttls}
 """
 
 
+_RING_LUA = """
+local n = 0
+if ARGV[3] ~= '' then
+  n = redis.call('HINCRBY', KEYS[1], 'n', 1)
+  redis.call('HSET', KEYS[1], 's' .. ((n - 1) % tonumber(ARGV[1])), ARGV[3])
+end
+for i = 4, #ARGV, 2 do
+  redis.call('HSET', KEYS[1], ARGV[i], ARGV[i + 1])
+end
+redis.call('EXPIRE', KEYS[1], tonumber(ARGV[2]))
+return n
+"""
+
+
 class StateUnavailable(RuntimeError):
     """The shared store cannot be reached."""
 
@@ -144,6 +158,14 @@ class MemoryState:
         self._hashes[key] = (data, now + ttl)
         return int(data[field])
 
+    async def ring_record(self, key: str, *, window: int, sample: str, fields: dict[str, str], ttl: int) -> None:
+        """Append ``sample`` to the ring of the last ``window`` samples in hash ``key`` and set ``fields``."""
+        n = await self.incr_hash(key, "n", 1, ttl) if sample else 0
+        extra = dict(fields)
+        if sample:
+            extra[f"s{(n - 1) % window}"] = sample
+        await self.update_hash(key, extra, ttl)
+
     async def ping(self) -> bool:
         return True
 
@@ -159,6 +181,7 @@ class RedisState:
 
     def __init__(self) -> None:
         self._script_sha: str | None = None
+        self._scripts: dict[int, object] = {}
         # Token charges not yet written: key -> [amount, ttl]. They ride along with this process's next
         # check (same pipeline, before the script, so the check sees them) or a timer flush, whichever
         # comes first: a Redis round trip less per request. See charge().
@@ -285,6 +308,20 @@ class RedisState:
         except Exception as exc:
             raise StateUnavailable(str(exc)) from exc
         return int(value)
+
+    async def ring_record(self, key: str, *, window: int, sample: str, fields: dict[str, str], ttl: int) -> None:
+        """See MemoryState.ring_record(); one script, so one round trip."""
+        client = self._client()
+        script = self._scripts.get(id(client))
+        if script is None:
+            script = self._scripts[id(client)] = client.register_script(_RING_LUA)
+        args: list[str | int] = [window, ttl, sample]
+        for name, value in fields.items():
+            args += [name, value]
+        try:
+            await script(keys=[key], args=args, client=client)
+        except Exception as exc:
+            raise StateUnavailable(str(exc)) from exc
 
     async def ping(self) -> bool:
         try:
