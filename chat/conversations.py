@@ -77,14 +77,20 @@ class Turn:
     body: dict
 
 
-@transaction.atomic
-def turn_begin(*, conversation: Conversation, content: str) -> Turn:
-    """Store the user's message and return the chat body for the whole conversation."""
+def content_clean(content: str) -> str:
+    """Return a message's text without surrounding blanks; raise ApiError (400) when it is empty or too long."""
     content = content.strip()
     if not content:
         raise ApiError("content must not be empty.", extra={"param": "content"})
     if len(content) > MAX_CONTENT:
         raise ApiError(f"content is longer than {MAX_CONTENT} characters.", extra={"param": "content"})
+    return content
+
+
+@transaction.atomic
+def turn_begin(*, conversation: Conversation, content: str) -> Turn:
+    """Store the user's message and return the chat body for the whole conversation."""
+    content = content_clean(content)
     user_message = Message.objects.create(conversation=conversation, role=Message.Role.USER, content=content)
     messages = [{"role": "system", "content": conversation.system_prompt}] if conversation.system_prompt else []
     messages += [{"role": m.role, "content": m.content} for m in conversation.messages.exclude(role="system")]
@@ -196,7 +202,7 @@ def message_send(*, principal: Principal, conversation: Conversation, content: s
 async def astream_turn(*, principal: Principal, conversation: Conversation, content: str) -> AsyncIterator[tuple]:
     """Yield ``("token", delta)`` events, then ``("done", {...})`` or ``("error", {...})``.
 
-    Raise ApiError (bad input) before anything is yielded. Cancelling the consumer
+    Raise ApiError (bad input, see content_clean()) before anything is yielded. Cancelling the consumer
     (the client went away, or pressed stop) closes the gateway stream, which
     cancels the upstream request; the text so far is kept as the answer.
     """

@@ -1,28 +1,31 @@
 """Server-sent events over POST: the framing, and a Channels consumer that every SSE endpoint builds on.
 
 A subclass of ``SseConsumer`` says how to read its input (``prepare``, which
-raises ``ApiError`` for a 400) and what to stream (``events``, an async
-iterator of ``(name, data)``). The base authenticates the caller (JWT bearer
-or the session), answers 401/400 as ``{"message", "extra"}`` before any event,
-and runs the stream in a task of its own so the consumer keeps reading its
-ASGI channel: a client that goes away cancels the work at once.
+raises ``ApiError`` for a 400 or 404) and what to stream (``events``, an async
+iterator of ``(name, data)``). The base authenticates the caller (see
+``authenticate``), answers 401/403/400 as ``{"message", "extra"}`` before any
+event, and runs the stream in a task of its own so the consumer keeps reading
+its ASGI channel: a client that goes away cancels the work at once, and the
+event iterator is closed so it can clean up.
 """
 
 from __future__ import annotations
 
 import asyncio
+import io
 import logging
 from collections.abc import AsyncIterator
+from contextlib import aclosing
 from typing import Any
-from urllib.parse import urlsplit
 
 import orjson
 from channels.generic.http import AsyncHttpConsumer
+from django.core.exceptions import DisallowedHost
+from django.core.handlers.asgi import ASGIRequest
+from django.middleware.csrf import CsrfViewMiddleware
 from rest_framework.exceptions import APIException
-from rest_framework_simplejwt.exceptions import TokenError
-from rest_framework_simplejwt.settings import api_settings as jwt_settings
-from rest_framework_simplejwt.tokens import AccessToken
 
+from accounts.authentication import jwt_user_id
 from accounts.principals import Principal, aprincipal_for_user
 from gateway_project.errors import ApiError, api_exception_handler
 
@@ -43,6 +46,9 @@ def sse_event(name: str, data: Any) -> bytes:
 class SseConsumer(AsyncHttpConsumer):
     """An authenticated SSE endpoint over POST. Subclasses implement ``prepare`` and ``events``."""
 
+    # The event sent when ``events`` fails after the stream has started.
+    failure_event: tuple[str, dict] = ("error", {"error": "The gateway failed to finish this answer.", "status": 500})
+
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
         self._work: asyncio.Task | None = None
@@ -51,10 +57,10 @@ class SseConsumer(AsyncHttpConsumer):
     # ------------------------------------------------------------ for subclasses
 
     async def prepare(self, *, principal: Principal, data: dict) -> Any:
-        """Validate ``data`` and return what ``events`` needs; raise ``ApiError`` or a DRF ValidationError (400)."""
+        """Validate ``data`` and return what ``events`` needs; raise ``ApiError`` or a DRF ValidationError."""
         raise NotImplementedError
 
-    def events(self, *, principal: Principal, prepared: Any) -> AsyncIterator[tuple[str, dict]]:
+    def events(self, *, principal: Principal, prepared: Any) -> AsyncIterator[tuple[str, Any]]:
         """Yield ``(event name, JSON-able data)`` pairs; the stream ends when the iterator does."""
         raise NotImplementedError
 
@@ -90,33 +96,21 @@ class SseConsumer(AsyncHttpConsumer):
                 await self.send_error(ApiError("The gateway failed to answer this request.", status_code=500))
 
     async def handle(self, body: bytes) -> None:
-        principal = await self.authenticate()
-        if principal is None:
-            await self.send_error(ApiError("Authentication credentials were not provided or are invalid.",
-                                           status_code=401))
-            return
         try:
-            data = orjson.loads(body or b"{}")
-        except orjson.JSONDecodeError:
-            await self.send_error(ApiError("The body must be JSON."))
-            return
-        if not isinstance(data, dict):
-            await self.send_error(ApiError("The body must be a JSON object."))
-            return
-        try:
-            prepared = await self.prepare(principal=principal, data=data)
+            principal = await self.authenticate(body)
+            prepared = await self.prepare(principal=principal, data=_json_object(body))
         except APIException as error:
             await self.send_error(error)
             return
         await self.send_headers(status=200, headers=SSE_HEADERS)
         await self.send_body(b": stream open\n\n", more_body=True)  # headers reach the client at once
         try:
-            async for name, payload in self.events(principal=principal, prepared=prepared):
-                await self.send_body(sse_event(name, payload), more_body=True)
+            async with aclosing(self.events(principal=principal, prepared=prepared)) as events:
+                async for name, payload in events:
+                    await self.send_body(sse_event(name, payload), more_body=True)
         except Exception:
             log.exception("SSE stream %s failed", self.scope.get("path"))
-            await self.send_body(sse_event("error", {"error": "The gateway failed to finish this answer.",
-                                                     "status": 500}), more_body=True)
+            await self.send_body(sse_event(*self.failure_event), more_body=True)
         await self.send_body(b"")
 
     async def send_headers(self, *, status: int = 200, headers=None) -> None:
@@ -129,48 +123,49 @@ class SseConsumer(AsyncHttpConsumer):
         await self.send_response(response.status_code, orjson.dumps(response.data, option=orjson.OPT_NON_STR_KEYS),
                                  headers=[(b"content-type", b"application/json")])
 
-    async def authenticate(self) -> Principal | None:
-        """Return the caller's principal from a JWT bearer or the session, or None."""
+    async def authenticate(self, body: bytes) -> Principal:
+        """Return the caller's principal; raise ``ApiError`` 401 (no or bad credentials) or 403 (CSRF).
+
+        A caller is a JWT bearer, or a logged-in session whose request passes
+        Django's own CSRF check (the ``X-CSRFToken`` header, and a same-site
+        ``Origin`` when the browser sends one), as for every form of our pages.
+        """
         headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in self.scope.get("headers", [])}
-        auth = headers.get("authorization", "")
-        if auth:
-            scheme, _, raw = auth.partition(" ")
-            if scheme.lower() != "bearer" or not raw.strip():
-                return None
-            try:
-                token = AccessToken(raw.strip())
-            except TokenError:
-                return None
-            user_id = token.get(jwt_settings.USER_ID_CLAIM)
-            return await aprincipal_for_user(int(user_id)) if user_id is not None else None
+        scheme, _, token = headers.get("authorization", "").partition(" ")
+        if scheme:
+            user_id = jwt_user_id(token.strip()) if scheme.lower() == "bearer" and token.strip() else None
+            principal = await aprincipal_for_user(user_id) if user_id is not None else None
+            if principal is None:
+                raise ApiError("The access token is invalid or expired.", status_code=401)
+            return principal
         user = self.scope.get("user")
-        if user is None or not user.is_authenticated or not _same_origin(headers):
-            return None
-        return await aprincipal_for_user(user.id)
+        if user is None or not user.is_authenticated:
+            raise ApiError("Authentication credentials were not provided.", status_code=401)
+        if not csrf_passes(self.scope, body):
+            raise ApiError("CSRF check failed: send the X-CSRFToken header from a page of this site.",
+                           status_code=403)
+        principal = await aprincipal_for_user(user.id)
+        if principal is None:
+            raise ApiError("The account is disabled.", status_code=401)
+        return principal
 
 
-def _same_origin(headers: dict[str, str]) -> bool:
-    """Whether a cookie-authenticated POST comes from our own pages.
+def csrf_passes(scope: dict, body: bytes) -> bool:
+    """Return whether a request passes ``CsrfViewMiddleware``, exactly as a Django view behind it would."""
+    request = ASGIRequest(scope, io.BytesIO(body))
+    check = CsrfViewMiddleware(lambda request: None)
+    try:
+        check.process_request(request)
+        return check.process_view(request, None, (), {}) is None
+    except DisallowedHost:
+        return False
 
-    Browsers send ``Origin`` on every cross-site POST, so refusing a foreign
-    origin keeps another site from spending a signed-in user's credits.
-    """
-    origin = headers.get("origin")
-    if not origin or origin == "null":
-        return origin is None
-    return urlsplit(origin).netloc.lower() == headers.get("host", "").lower()
 
-
-def parse_sse(text: str) -> list[tuple[str, Any]]:
-    """Return the ``(event name, decoded data)`` pairs in an SSE text; the inverse of ``sse_event`` for clients."""
-    events: list[tuple[str, Any]] = []
-    for block in text.replace("\r\n", "\n").split("\n\n"):
-        name, data = "message", []
-        for line in block.split("\n"):
-            if line.startswith("event:"):
-                name = line[6:].strip()
-            elif line.startswith("data:"):
-                data.append(line[5:].lstrip())
-        if data:
-            events.append((name, orjson.loads("\n".join(data))))
-    return events
+def _json_object(body: bytes) -> dict:
+    try:
+        data = orjson.loads(body or b"{}")
+    except orjson.JSONDecodeError:
+        raise ApiError("The body must be JSON.") from None
+    if not isinstance(data, dict):
+        raise ApiError("The body must be a JSON object.")
+    return data

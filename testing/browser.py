@@ -7,8 +7,8 @@ journey), ``page`` (the first of them), ``logged_in_page`` (a factory that logs
 a user in through the real login form). ``screenshot(page, name)`` saves
 ``artifacts/screenshots/<name>.png``.
 
-Plain HTTP: ``session_client`` (logged in through the same form), ``csrf_form``
-and ``jwt_headers``.
+Plain HTTP: ``session_client`` (logged in through the same form), ``csrf_form``,
+``csrf_header`` and ``jwt_headers``.
 """
 
 from __future__ import annotations
@@ -62,6 +62,11 @@ def session_client(base_url: str, user, password: str = PASSWORD) -> httpx.Clien
                                      "csrfmiddlewaretoken": client.cookies["csrftoken"]})
     assert r.status_code == 302, r.text
     return client
+
+
+def csrf_header(client: httpx.Client) -> dict[str, str]:
+    """The ``X-CSRFToken`` header our pages' scripts send, for ``client``'s session."""
+    return {"X-CSRFToken": client.cookies["csrftoken"]}
 
 
 def csrf_form(client: httpx.Client, **fields) -> dict:

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+from contextlib import closing
+
 import httpx
 import pytest
-from django.test import Client
 
 from chat.models import RequestLog
-from gateway_project.sse import parse_sse
+from testing.browser import csrf_header, session_client
 from testing.servers import wait_until
+from testing.sse import post_sse
 
 LLAMA = "meta-llama/llama-3.3-70b-instruct:free"
 MISTRAL = "mistralai/mistral-small-3.2-24b-instruct:free"
@@ -17,11 +19,7 @@ GEMMA = "google/gemma-3-27b-it:free"  # no tool support
 
 def ask(gateway, headers: dict, body: dict) -> tuple[httpx.Response, list]:
     """POST to the agent and read the whole event stream."""
-    with httpx.Client(timeout=30) as client, client.stream("POST", f"{gateway.url}/api/agent/chat", json=body,
-                                                           headers=headers) as response:
-        text = response.read().decode()
-    events = parse_sse(text) if response.headers.get("content-type", "").startswith("text/event-stream") else []
-    return response, events
+    return post_sse(f"{gateway.url}/api/agent/chat", headers, body)
 
 
 def agent_rows(**filters) -> list[RequestLog]:
@@ -135,13 +133,16 @@ def test_agent_rejects_a_body_that_is_not_json(gateway, user, bearer):
 
 
 def test_agent_accepts_the_session_of_our_own_pages_only(gateway, user):
-    browser = Client()
-    browser.force_login(user)
-    cookie = {"Cookie": f"sessionid={browser.cookies['sessionid'].value}"}
+    with closing(session_client(gateway.url, user)) as browser:
+        cookies = "; ".join(f"{name}={value}" for name, value in browser.cookies.items())
+        session = {"Cookie": cookies, **csrf_header(browser)}
     host = gateway.url.removeprefix("http://")
 
-    same, events = ask(gateway, {**cookie, "Origin": f"http://{host}"}, {"question": "hi", "model": LLAMA})
-    foreign, _ = ask(gateway, {**cookie, "Origin": "https://evil.example"}, {"question": "hi", "model": LLAMA})
+    same, events = ask(gateway, {**session, "Origin": f"http://{host}"}, {"question": "hi", "model": LLAMA})
+    foreign, _ = ask(gateway, {**session, "Origin": "https://evil.example"}, {"question": "hi", "model": LLAMA})
+    tokenless, _ = ask(gateway, {"Cookie": session["Cookie"], "Origin": f"http://{host}"},
+                       {"question": "hi", "model": LLAMA})
 
     assert same.status_code == 200 and events[-1][0] == "done"
-    assert foreign.status_code == 401
+    assert foreign.status_code == 403
+    assert tokenless.status_code == 403

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from accounts import principals
+from accounts.authentication import jwt_user_id
 from accounts.principals import Principal
 from accounts.secrets_util import KEY_PREFIX, hash_secret
 from chat.proxy.errors import ProxyError
@@ -18,16 +19,6 @@ def credential_from(headers: dict[bytes, bytes]) -> str | None:
     return raw.decode("latin-1").strip() if raw else None
 
 
-def _jwt_user_id(token: str) -> int | None:
-    from rest_framework_simplejwt.exceptions import TokenError
-    from rest_framework_simplejwt.tokens import AccessToken
-
-    try:
-        return int(AccessToken(token)["user_id"])
-    except (TokenError, KeyError, ValueError):
-        return None
-
-
 async def authenticate(headers: dict[bytes, bytes]) -> Principal:
     """Return the caller's principal or raise 401 in the OpenAI shape."""
     token = credential_from(headers)
@@ -37,7 +28,7 @@ async def authenticate(headers: dict[bytes, bytes]) -> Principal:
     if token.startswith(KEY_PREFIX):
         principal = await principals.aprincipal_for_key_hash(hash_secret(token))
     elif token.count(".") == 2:
-        user_id = _jwt_user_id(token)
+        user_id = jwt_user_id(token)
         principal = await principals.aprincipal_for_user(user_id) if user_id is not None else None
     else:
         principal = None

@@ -2,29 +2,17 @@
 
 from __future__ import annotations
 
-import json
+from contextlib import closing
 
 import pytest
 
 from chat.models import Conversation, Message, RequestLog
-from testing.factories import PASSWORD, make_user, sync_catalog
+from testing.browser import csrf_header, jwt_headers, session_client
+from testing.factories import make_user, sync_catalog
 from testing.servers import wait_until
+from testing.sse import parse_sse
 
 MODEL = "meta-llama/llama-3.3-70b-instruct:free"
-
-
-def _login(http, gateway, user) -> dict:
-    tokens = http.post(f"{gateway.url}/api/auth/login", json={"email": user.email, "password": PASSWORD}).json()
-    return {"Authorization": f"Bearer {tokens['access']}"}
-
-
-def _sse(text: str) -> list[tuple[str, object]]:
-    events = []
-    for block in text.split("\n\n"):
-        lines = dict(line.split(": ", 1) for line in block.splitlines() if ": " in line)
-        if "event" in lines:
-            events.append((lines["event"], json.loads(lines["data"])))
-    return events
 
 
 def _logged(user, count: int) -> list[RequestLog]:
@@ -58,7 +46,7 @@ def test_anonymous_callers_get_401_everywhere(gateway, http, owner):
 
 def test_another_users_conversation_is_404_everywhere(gateway, http, owner):
     theirs = Conversation.objects.create(user=owner, model=MODEL, title="private plans")
-    headers = _login(http, gateway, make_user())
+    headers = jwt_headers(make_user())
     base = f"{gateway.url}/api/conversations/{theirs.id}"
     assert http.get(base, headers=headers).status_code == 404
     assert http.delete(base, headers=headers).status_code == 404
@@ -73,7 +61,7 @@ def test_another_users_conversation_is_404_everywhere(gateway, http, owner):
 
 
 def test_bad_input_is_400(gateway, http, owner):
-    headers = _login(http, gateway, owner)
+    headers = jwt_headers(owner)
     base = f"{gateway.url}/api/conversations"
     refused = http.post(base, json={"model": "no/such-model"}, headers=headers)
     assert refused.status_code == 400
@@ -89,7 +77,7 @@ def test_bad_input_is_400(gateway, http, owner):
 
 
 def test_create_list_read_and_delete_a_conversation(gateway, http, owner):
-    headers = _login(http, gateway, owner)
+    headers = jwt_headers(owner)
     base = f"{gateway.url}/api/conversations"
     created = http.post(base, json={"model": MODEL, "title": "Plans"}, headers=headers)
     assert created.status_code == 201
@@ -104,7 +92,7 @@ def test_create_list_read_and_delete_a_conversation(gateway, http, owner):
 
 
 def test_a_blocking_message_gets_its_answer_a_title_and_a_playground_log(gateway, http, owner):
-    headers = _login(http, gateway, owner)
+    headers = jwt_headers(owner)
     base = f"{gateway.url}/api/conversations"
     conversation = http.post(base, json={"model": MODEL}, headers=headers).json()
     answer = http.post(f"{base}/{conversation['id']}/messages", json={"content": "Plan a picnic for Sunday"},
@@ -120,7 +108,7 @@ def test_a_blocking_message_gets_its_answer_a_title_and_a_playground_log(gateway
 
 
 def test_the_stream_delivers_many_token_events_then_done(gateway, http, owner):
-    headers = _login(http, gateway, owner)
+    headers = jwt_headers(owner)
     base = f"{gateway.url}/api/conversations"
     conversation = http.post(base, json={"model": MODEL, "systemPrompt": "Be brief", "temperature": 0.3},
                              headers=headers).json()
@@ -128,7 +116,7 @@ def test_the_stream_delivers_many_token_events_then_done(gateway, http, owner):
                          json={"content": "one two three four five"}, headers=headers)
     assert response.status_code == 200
     assert response.headers["content-type"].startswith("text/event-stream")
-    events = _sse(response.text)
+    events = parse_sse(response.text)
     tokens = [data for name, data in events if name == "token"]
     assert len(tokens) >= 8
     assert "".join(tokens) == f"Hello from {MODEL}. You said: one two three four five"
@@ -157,13 +145,13 @@ def test_a_refusal_is_an_error_event_that_says_what_to_do_and_leaves_no_message(
     from models_catalog.models import CatalogModel
     from models_catalog.selectors import invalidate
 
-    headers = _login(http, gateway, owner)
+    headers = jwt_headers(owner)
     base = f"{gateway.url}/api/conversations"
     conversation = http.post(base, json={"model": MODEL}, headers=headers).json()
     CatalogModel.objects.filter(model_id=MODEL).update(enabled=False)
     invalidate()
     response = http.post(f"{base}/{conversation['id']}/messages/stream", json={"content": "hello"}, headers=headers)
-    name, error = _sse(response.text)[-1]
+    name, error = parse_sse(response.text)[-1]
     assert name == "error"
     assert "no longer available" in error["message"] and "new conversation" in error["message"]
     assert Message.objects.count() == 0
@@ -174,18 +162,14 @@ def test_a_refusal_is_an_error_event_that_says_what_to_do_and_leaves_no_message(
 
 
 def test_session_callers_of_the_stream_need_the_csrf_token(gateway, owner):
-    import httpx
 
-    with httpx.Client(base_url=gateway.url, timeout=30) as browser:
-        page = browser.get("/login/")
-        token = page.cookies.get("csrftoken") or browser.cookies.get("csrftoken")
-        browser.post("/login/", data={"email": owner.email, "password": PASSWORD, "csrfmiddlewaretoken": token})
+    with closing(session_client(gateway.url, owner)) as browser:
         conversation = Conversation.objects.create(user=owner, model=MODEL)
         url = f"/api/conversations/{conversation.id}/messages/stream"
         assert browser.post(url, json={"content": "hi"}).status_code == 403
-        ok = browser.post(url, json={"content": "hi"}, headers={"X-CSRFToken": browser.cookies["csrftoken"]})
+        ok = browser.post(url, json={"content": "hi"}, headers=csrf_header(browser))
         assert ok.status_code == 200
-        assert _sse(ok.text)[-1][0] == "done"
+        assert parse_sse(ok.text)[-1][0] == "done"
     assert len(_logged(owner, 1)) == 1
 
 
@@ -193,7 +177,7 @@ def test_a_client_that_disconnects_stops_the_upstream_request(gateway, owner, si
     import httpx
 
     sim.configure(model_faults={MODEL: "chunk_delay:200"})
-    headers = _login(httpx, gateway, owner)
+    headers = jwt_headers(owner)
     conversation = Conversation.objects.create(user=owner, model=MODEL)
     url = f"{gateway.url}/api/conversations/{conversation.id}/messages/stream"
     with httpx.Client(timeout=30) as client, client.stream(

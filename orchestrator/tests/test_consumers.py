@@ -6,8 +6,8 @@ import httpx
 import pytest
 
 from chat.models import RequestLog
-from gateway_project.sse import parse_sse
 from testing.servers import wait_until
+from testing.sse import post_sse
 
 LLAMA = "meta-llama/llama-3.3-70b-instruct:free"
 MISTRAL = "mistralai/mistral-small-3.2-24b-instruct:free"
@@ -15,11 +15,7 @@ QWEN = "qwen/qwen3-coder:free"
 
 
 def fan_out(gateway, headers: dict, body: dict) -> tuple[httpx.Response, list]:
-    with httpx.Client(timeout=30) as client, client.stream("POST", f"{gateway.url}/api/orchestrate/stream",
-                                                           json=body, headers=headers) as response:
-        text = response.read().decode()
-    events = parse_sse(text) if response.headers.get("content-type", "").startswith("text/event-stream") else []
-    return response, events
+    return post_sse(f"{gateway.url}/api/orchestrate/stream", headers, body)
 
 
 def test_orchestrator_streams_each_models_answer_then_all_done(gateway, user, bearer, sim):
