@@ -14,7 +14,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from django_ratelimit.decorators import ratelimit
 
 from accounts import selectors, services
-from chat.selectors import usage_today
+from chat.usage import usage_today
 from gateway_project.errors import ApiError
 from models_catalog import selectors as catalog_selectors
 from models_catalog.services import user_model_toggle

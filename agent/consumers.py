@@ -7,8 +7,9 @@ from collections.abc import AsyncIterator
 from rest_framework import serializers
 
 from accounts.principals import Principal
-from agent import selectors, services
+from agent import services
 from gateway_project.sse import SseConsumer
+from models_catalog.selectors import ausable_models, check_usable
 
 
 class HistoryItemIn(serializers.Serializer):
@@ -28,8 +29,8 @@ class AgentChatConsumer(SseConsumer):
         given = self.InputSerializer(data=data)
         given.is_valid(raise_exception=True)
         requested = given.validated_data.get("model") or None
-        usable = await selectors.ausable_models(principal=principal)
-        selectors.check_usable(usable=usable, requested=[requested] if requested else [])
+        usable = await ausable_models(user_id=principal.user_id, allowed_models=principal.allowed_models)
+        check_usable(usable=usable, requested=[requested] if requested else [])
         return services.agent_plan(question=given.validated_data["question"],
                                    history=[dict(h) for h in given.validated_data.get("history", [])],
                                    usable=usable, requested=requested)

@@ -12,7 +12,8 @@ import orjson
 from asgiref.sync import sync_to_async
 
 from accounts.principals import Principal
-from agent import selectors
+from chat import stats, usage
+from models_catalog.selectors import ausable_models
 
 MAX_MODELS_LISTED = 50
 SHORT_RESULT_CHARS = 300
@@ -75,13 +76,13 @@ def _flag(args: dict, name: str) -> bool:
 
 async def list_models(*, principal: Principal, args: dict) -> dict:
     """Return the caller's usable models with their free flag, tool support, prices and health."""
-    models = await selectors.ausable_models(principal=principal)
+    models = await ausable_models(user_id=principal.user_id, allowed_models=principal.allowed_models)
     if _flag(args, "free_only"):
         models = [m for m in models if m.free]
     if _flag(args, "tools_only"):
         models = [m for m in models if m.supports_tools]
     shown = models[:MAX_MODELS_LISTED]
-    health = await sync_to_async(selectors.model_health, thread_sensitive=False)(
+    health = await sync_to_async(stats.model_health, thread_sensitive=False)(
         model_ids=[m.model_id for m in shown]
     )
     million = 1_000_000
@@ -107,7 +108,7 @@ async def usage_stats(*, principal: Principal, args: dict) -> dict:
     """Return the caller's usage over a period; gateway-wide figures for admins who ask for them."""
     period = args.get("period") if args.get("period") in ("day", "week", "month", "all") else "month"
     gateway_wide = args.get("scope") == "gateway" and principal.is_admin
-    summary = await sync_to_async(selectors.usage_summary, thread_sensitive=False)(
+    summary = await sync_to_async(usage.usage_summary, thread_sensitive=False)(
         user_id=None if gateway_wide else principal.user_id, period=period
     )
     summary["scope"] = "gateway" if gateway_wide else "me"

@@ -1,11 +1,10 @@
-"""Reads for conversations and the caller's own usage figures."""
+"""Reads for conversations (usage figures are in ``chat.usage``, request-log reads in ``chat.log_selectors``)."""
 
 from __future__ import annotations
 
-from django.db.models import Count, QuerySet, Sum
-from django.utils import timezone
+from django.db.models import QuerySet
 
-from chat.models import Conversation, Message, RequestLog
+from chat.models import Conversation, Message
 
 
 def conversation_list(*, user_id: int) -> QuerySet[Conversation]:
@@ -21,19 +20,3 @@ def conversation_get(*, user_id: int, conversation_id: int) -> Conversation | No
 def message_list(*, conversation: Conversation) -> QuerySet[Message]:
     """Return a conversation's messages, oldest first."""
     return conversation.messages.all()
-
-
-def usage_today(*, user_id: int) -> list[dict]:
-    """Return today's (UTC) requests, tokens and cost per model for one user, busiest first."""
-    start = timezone.now().replace(hour=0, minute=0, second=0, microsecond=0)
-    rows = (
-        RequestLog.objects.filter(user_id=user_id, created_at__gte=start)
-        .values("model_used")
-        .annotate(requests=Count("id"), tokens=Sum("total_tokens"), cost=Sum("cost"))
-        .order_by("-requests")
-    )
-    return [
-        {"model": r["model_used"] or "(refused)", "requests": r["requests"], "tokens": r["tokens"] or 0,
-         "cost": r["cost"]}
-        for r in rows
-    ]

@@ -10,6 +10,7 @@ from asgiref.sync import sync_to_async
 from django.conf import settings
 from django.db.models import F, QuerySet
 
+from gateway_project.errors import ApiError
 from gateway_project.singleflight import load_once
 from models_catalog.models import Alias, CatalogModel, Preset, Provider, UsageLimit, UserModelChoice
 
@@ -222,3 +223,19 @@ async def auser_models(*, user_id: int) -> list[ModelInfo]:
 async def auser_model_ids(*, user_id: int) -> list[str]:
     """See user_model_ids()."""
     return [m.model_id for m in await auser_models(user_id=user_id)]
+
+
+async def ausable_models(*, user_id: int, allowed_models: tuple[str, ...] = ()) -> list[ModelInfo]:
+    """Return the user's models ("My models"), within a key's ``allowed_models`` when it has any, free first."""
+    models = await auser_models(user_id=user_id)
+    if allowed_models:
+        models = [m for m in models if m.model_id in allowed_models]
+    return sorted(models, key=lambda m: (not m.free, m.model_id))
+
+
+def check_usable(*, usable: list[ModelInfo], requested: list[str]) -> None:
+    """Raise a 400 naming the requested models that are not among ``usable``."""
+    unknown = sorted(set(requested) - {m.model_id for m in usable})
+    if unknown:
+        raise ApiError(f"You cannot use {', '.join(unknown)}; GET /api/user/models lists your models.",
+                       extra={"unknown": unknown})

@@ -8,8 +8,8 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from accounts.principals import principal_for_user
-from agent.selectors import ausable_models, check_usable
 from gateway_project.errors import ApiError
+from models_catalog.selectors import ausable_models, check_usable
 from orchestrator import services
 
 
@@ -39,7 +39,7 @@ class OrchestrateSynthesizeApi(APIView):
 
     @staticmethod
     async def _synthesize(principal, data: dict) -> dict:
-        usable = await ausable_models(principal=principal)
+        usable = await ausable_models(user_id=principal.user_id, allowed_models=principal.allowed_models)
         requested = data.get("model") or None
         check_usable(usable=usable, requested=[requested] if requested else [])
         responses = [dict(r) for r in data["responses"]]

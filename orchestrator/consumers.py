@@ -7,10 +7,9 @@ from collections.abc import AsyncIterator
 from rest_framework import serializers
 
 from accounts.principals import Principal
-from agent.selectors import ausable_models, check_usable
 from gateway_project.errors import ApiError
 from gateway_project.sse import SseConsumer
-from models_catalog.selectors import ModelInfo
+from models_catalog.selectors import ModelInfo, ausable_models, check_usable
 from orchestrator import services
 
 
@@ -26,7 +25,7 @@ class OrchestrateStreamConsumer(SseConsumer):
         given = self.InputSerializer(data=data)
         given.is_valid(raise_exception=True)
         requested = list(dict.fromkeys(given.validated_data.get("models") or []))
-        usable = await ausable_models(principal=principal)
+        usable = await ausable_models(user_id=principal.user_id, allowed_models=principal.allowed_models)
         check_usable(usable=usable, requested=requested)
         models = services.fanout_models(usable=usable, requested=requested)
         if not models:
