@@ -12,15 +12,13 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 
 import orjson
+from django.conf import settings
 
 from accounts.principals import Principal
 from agent import tools
 from chat import services as chat
 from chat.proxy.errors import ProxyError
 from models_catalog.selectors import ModelInfo
-
-MAX_TOOL_ROUNDS = 4  # model turns that may call tools before the agent asks for a plain answer
-MAX_MODELS = 4  # models tried before giving up
 
 SYSTEM_PROMPT = (
     "You are the assistant of an LLM API gateway. You answer the user's questions about the gateway: which "
@@ -53,7 +51,7 @@ def agent_plan(*, question: str, history: list[dict], usable: list[ModelInfo], r
         ordered = [first, *(m for m in usable if m.model_id != requested)]
         if not first.supports_tools:
             skipped.append((requested, "does not support tool calling"))
-    candidates = [m for m in ordered if m.supports_tools][:MAX_MODELS]
+    candidates = [m for m in ordered if m.supports_tools][: settings.GATEWAY.agent_max_models]
     return AgentPlan(question=question, history=history, models=candidates, skipped=skipped)
 
 
@@ -99,9 +97,10 @@ async def _converse(*, principal: Principal, model_id: str, messages: list[dict]
     ``messages`` only ever gains complete turns (an assistant's tool calls together with their results), so
     the next model can pick up where a failed one stopped.
     """
-    for round_no in range(MAX_TOOL_ROUNDS + 1):
+    max_rounds = settings.GATEWAY.agent_max_tool_rounds  # tool-calling turns before a plain answer is due
+    for round_no in range(max_rounds + 1):
         body = {"model": model_id, "messages": messages, "tools": tools.TOOLS,
-                "tool_choice": "auto" if round_no < MAX_TOOL_ROUNDS else "none"}
+                "tool_choice": "auto" if round_no < max_rounds else "none"}
         response = await chat.complete(principal=principal, body=body, source="agent")
         choice = (response.get("choices") or [{}])[0]
         message = choice.get("message") or {}

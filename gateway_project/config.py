@@ -44,14 +44,17 @@ def _bool(value: str | None, default: bool = False) -> bool:
     return value.strip().lower() in {"1", "true", "yes", "on"}
 
 
-def _int(env: dict[str, str], name: str, default: int) -> int:
+def _int(env: dict[str, str], name: str, default: int, *, minimum: int | None = None) -> int:
     raw = env.get(name, "")
     if raw.strip() == "":
         return default
     try:
-        return int(raw)
+        value = int(raw)
     except ValueError as exc:
         raise ConfigError(f"{name} must be a whole number, got {raw!r}") from exc
+    if minimum is not None and value < minimum:
+        raise ConfigError(f"{name} must be at least {minimum}, got {value}")
+    return value
 
 
 def _csv(value: str | None) -> list[str]:
@@ -136,6 +139,11 @@ class Config:
     catalog_sync_hours: float
     default_max_tokens_reserve: int
     registration_open: bool
+    agent_max_tool_rounds: int
+    agent_max_models: int
+    orchestrator_max_models: int
+    orchestrator_default_models: int
+    synthesis_max_models: int
     extra: dict[str, str] = field(default_factory=dict)
 
     @property
@@ -200,4 +208,9 @@ def load(env: dict[str, str] | None = None) -> Config:
         catalog_sync_hours=float(env.get("CATALOG_SYNC_HOURS") or 6),
         default_max_tokens_reserve=_int(env, "GATEWAY_DEFAULT_MAX_TOKENS_RESERVE", 4096),
         registration_open=_bool(env.get("GATEWAY_REGISTRATION_OPEN"), default=True),
+        agent_max_tool_rounds=_int(env, "GATEWAY_AGENT_MAX_TOOL_ROUNDS", 4, minimum=0),
+        agent_max_models=_int(env, "GATEWAY_AGENT_MAX_MODELS", 4, minimum=1),
+        orchestrator_max_models=_int(env, "GATEWAY_ORCHESTRATOR_MAX_MODELS", 6, minimum=1),
+        orchestrator_default_models=_int(env, "GATEWAY_ORCHESTRATOR_DEFAULT_MODELS", 3, minimum=1),
+        synthesis_max_models=_int(env, "GATEWAY_SYNTHESIS_MAX_MODELS", 3, minimum=1),
     )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from asgiref.sync import async_to_sync
+from django.conf import settings
 from rest_framework import serializers
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -11,6 +12,7 @@ from accounts.principals import principal_for_user
 from gateway_project.errors import ApiError
 from models_catalog.selectors import ausable_models, check_usable
 from orchestrator import services
+from orchestrator.serializers import at_most
 
 
 class ResponseIn(serializers.Serializer):
@@ -24,8 +26,11 @@ class OrchestrateSynthesizeApi(APIView):
 
     class InputSerializer(serializers.Serializer):
         prompt = serializers.CharField(max_length=20000)
-        responses = ResponseIn(many=True, min_length=1, max_length=services.MAX_MODELS * 2)
+        responses = ResponseIn(many=True, min_length=1)
         model = serializers.CharField(max_length=200, required=False, allow_blank=True)
+
+        def validate_responses(self, value: list) -> list:
+            return at_most(value, settings.GATEWAY.orchestrator_max_models * 2)
 
     def post(self, request):
         given = self.InputSerializer(data=request.data)

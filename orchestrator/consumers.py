@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 
+from django.conf import settings
 from rest_framework import serializers
 
 from accounts.principals import Principal
@@ -11,6 +12,7 @@ from gateway_project.errors import ApiError
 from gateway_project.sse import SseConsumer
 from models_catalog.selectors import ModelInfo, ausable_models, check_usable
 from orchestrator import services
+from orchestrator.serializers import at_most
 
 
 class OrchestrateStreamConsumer(SseConsumer):
@@ -18,8 +20,10 @@ class OrchestrateStreamConsumer(SseConsumer):
 
     class InputSerializer(serializers.Serializer):
         prompt = serializers.CharField(max_length=20000)
-        models = serializers.ListField(child=serializers.CharField(max_length=200), required=False,
-                                       max_length=services.MAX_MODELS)
+        models = serializers.ListField(child=serializers.CharField(max_length=200), required=False)
+
+        def validate_models(self, value: list[str]) -> list[str]:
+            return at_most(value, settings.GATEWAY.orchestrator_max_models)
 
     async def prepare(self, *, principal: Principal, data: dict) -> tuple[str, list[ModelInfo]]:
         given = self.InputSerializer(data=data)

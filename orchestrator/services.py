@@ -11,6 +11,8 @@ import logging
 import time
 from collections.abc import AsyncIterator
 
+from django.conf import settings
+
 from accounts.principals import Principal
 from agent.services import worth_next_model
 from chat import services as chat
@@ -20,10 +22,6 @@ from models_catalog.selectors import ModelInfo
 
 log = logging.getLogger(__name__)
 
-MAX_MODELS = 6  # most models one fan-out may ask
-DEFAULT_MODELS = 3  # how many of the caller's models to ask when none are named
-MAX_SYNTH_ATTEMPTS = 3
-
 SYNTH_PROMPT = (
     "You are given a question and several answers to it from different AI models. Write one answer that keeps "
     "what they agree on and what is correct, resolves their disagreements, and drops their mistakes. Answer the "
@@ -32,9 +30,9 @@ SYNTH_PROMPT = (
 
 
 def fanout_models(*, usable: list[ModelInfo], requested: list[str]) -> list[ModelInfo]:
-    """Return the models to ask: the requested ones in order, else the first ``DEFAULT_MODELS`` of the caller's."""
+    """Return the models to ask: the requested ones in order, else the caller's first few (a setting)."""
     if not requested:
-        return usable[:DEFAULT_MODELS]
+        return usable[: settings.GATEWAY.orchestrator_default_models]
     by_id = {m.model_id: m for m in usable}
     return [by_id[m] for m in requested]
 
@@ -93,7 +91,7 @@ def synthesis_models(*, usable: list[ModelInfo], requested: str | None, response
     order = [requested] if requested else [r.get("modelId") for r in responses]
     order += [m.model_id for m in usable]
     chosen = list(dict.fromkeys(m for m in order if m in by_id))
-    return [by_id[m] for m in chosen[:MAX_SYNTH_ATTEMPTS]]
+    return [by_id[m] for m in chosen[: settings.GATEWAY.synthesis_max_models]]
 
 
 def _synthesis_prompt(prompt: str, responses: list[dict]) -> str:

@@ -100,9 +100,20 @@ def test_load_reads_every_documented_variable():
     assert cfg.redis_failure_mode == "closed" and cfg.embedded is False
 
 
+def test_agent_and_orchestrator_limits_default_to_their_former_constants_and_can_be_set():
+    limits = ("agent_max_tool_rounds", "agent_max_models", "orchestrator_max_models", "orchestrator_default_models",
+              "synthesis_max_models")
+    assert [getattr(config.load({**STRONG}), name) for name in limits] == [4, 4, 6, 3, 3]
+    cfg = config.load({**STRONG, "GATEWAY_AGENT_MAX_TOOL_ROUNDS": "0", "GATEWAY_AGENT_MAX_MODELS": "2",
+                       "GATEWAY_ORCHESTRATOR_MAX_MODELS": "9", "GATEWAY_ORCHESTRATOR_DEFAULT_MODELS": "5",
+                       "GATEWAY_SYNTHESIS_MAX_MODELS": "1"})
+    assert [getattr(cfg, name) for name in limits] == [0, 2, 9, 5, 1]
+
+
 @pytest.mark.parametrize(
     ("name", "value"),
-    [("GATEWAY_DEFAULT_RPM", "many"), ("REDIS_FAILURE_MODE", "sometimes"), ("ENCRYPTION_PREVIOUS_KEYS", "abc")],
+    [("GATEWAY_DEFAULT_RPM", "many"), ("REDIS_FAILURE_MODE", "sometimes"), ("ENCRYPTION_PREVIOUS_KEYS", "abc"),
+     ("GATEWAY_ORCHESTRATOR_MAX_MODELS", "0")],
 )
 def test_load_rejects_unusable_values_naming_the_variable(name, value):
     with pytest.raises(config.ConfigError, match=name):
