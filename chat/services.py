@@ -22,17 +22,21 @@ from chat.proxy.relay import relay_stream
 __all__ = ["ProxyError", "complete", "stream"]
 
 
-async def complete(*, principal: Principal, body: dict, source: str) -> dict:
-    """Return the parsed chat.completion for ``body`` (``stream`` is forced off)."""
-    body = {**body, "stream": False}
+async def _admit(*, principal: Principal, body: dict, source: str) -> ex.Exchange:
+    """Return the prepared exchange for ``body``; a refusal is logged, then raised."""
     started = time.monotonic()
     request_id = ex.new_request_id()
     try:
-        exchange = await ex.prepare(principal=principal, body=body, source=source, request_id=request_id)
+        return await ex.prepare(principal=principal, body=body, source=source, request_id=request_id)
     except ProxyError as error:
         ex.record_refusal(principal=principal, request_id=request_id, body=body, source=source, error=error,
                           started=started)
         raise
+
+
+async def complete(*, principal: Principal, body: dict, source: str) -> dict:
+    """Return the parsed chat.completion for ``body`` (``stream`` is forced off)."""
+    exchange = await _admit(principal=principal, body={**body, "stream": False}, source=source)
     try:
         opened = await ex.open_upstream(exchange)
         try:
@@ -65,14 +69,7 @@ async def stream(*, principal: Principal, body: dict, source: str) -> AsyncItera
     (a client went away) cancels the upstream request and still logs the usage so far.
     """
     body = {**body, "stream": True, "stream_options": {"include_usage": True}}
-    started = time.monotonic()
-    request_id = ex.new_request_id()
-    try:
-        exchange = await ex.prepare(principal=principal, body=body, source=source, request_id=request_id)
-    except ProxyError as error:
-        ex.record_refusal(principal=principal, request_id=request_id, body=body, source=source, error=error,
-                          started=started)
-        raise
+    exchange = await _admit(principal=principal, body=body, source=source)
     try:
         opened = await ex.open_upstream(exchange)
     except ProxyError:
