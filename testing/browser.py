@@ -7,14 +7,16 @@ journey), ``page`` (the first of them), ``logged_in_page`` (a factory that logs
 a user in through the real login form). ``screenshot(page, name)`` saves
 ``artifacts/screenshots/<name>.png``.
 
-Plain HTTP: ``session_client`` (logged in through the same form), ``csrf_form``,
-``csrf_header`` and ``jwt_headers``.
+Plain HTTP: ``session_client`` (logged in through the same form) and the
+``admin_http`` fixture (one for a new admin), ``csrf_form``, ``csrf_header`` and
+``jwt_headers``.
 """
 
 from __future__ import annotations
 
 import os
 from collections.abc import Callable, Iterator
+from contextlib import closing
 from pathlib import Path
 
 import httpx
@@ -72,6 +74,15 @@ def csrf_header(client: httpx.Client) -> dict[str, str]:
 def csrf_form(client: httpx.Client, **fields) -> dict:
     """Form fields plus the CSRF token the page's forms carry."""
     return {"csrfmiddlewaretoken": client.cookies["csrftoken"], **fields}
+
+
+@pytest.fixture
+def admin_http(gateway) -> Iterator[httpx.Client]:
+    """A ``session_client`` logged in as a new admin, who is ``admin_http.user``."""
+    admin = make_user(admin=True)
+    with closing(session_client(gateway.url, admin)) as client:
+        client.user = admin
+        yield client
 
 
 @pytest.fixture

@@ -2,23 +2,11 @@
 
 from __future__ import annotations
 
-from contextlib import closing
 from decimal import Decimal
 
-import pytest
-
 from accounts.models import LedgerEntry, UpstreamKey, User
-from testing.browser import csrf_form, session_client
+from testing.browser import csrf_form
 from testing.factories import make_user
-
-
-@pytest.fixture
-def admin_http(gateway):
-    admin = make_user(admin=True)
-    with closing(session_client(gateway.url, admin)) as client:
-        client.user = admin
-        yield client
-
 
 HTMX = {"HX-Request": "true"}
 

@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import closing
 
 import httpx
 import pytest
@@ -14,7 +13,7 @@ from accounts.models import GatewayKey, UserUpstreamKey
 from accounts.services import gateway_key_create
 from chat.models import Conversation
 from models_catalog.models import UserModelChoice
-from testing.browser import log_in, screenshot
+from testing.browser import log_in, screenshot, session_client
 from testing.factories import PASSWORD, make_user, sync_catalog
 
 MODEL = "meta-llama/llama-3.3-70b-instruct:free"
@@ -121,17 +120,6 @@ def test_usage_page_shows_balance_ledger_and_todays_requests(gateway, logged_in_
 # ---------------------------------------------------------------- plain HTTP
 
 
-@contextmanager
-def _session(gateway, user) -> Iterator[httpx.Client]:
-    """A plain HTTP client logged in through the login form (it keeps the session and CSRF cookies)."""
-    with httpx.Client(base_url=gateway.url, timeout=30) as client:
-        client.get("/login/")
-        client.post("/login/", data={"email": user.email, "password": PASSWORD,
-                                     "csrfmiddlewaretoken": client.cookies["csrftoken"]})
-        assert client.get("/settings/").status_code == 200
-        yield client
-
-
 FORMS = [
     "/logout/", "/register/", "/settings/password/", "/settings/api-key/", "/settings/api-key/delete/",
     "/settings/keys/", "/settings/keys/1/toggle/", "/settings/keys/1/delete/", "/settings/models/1/toggle/",
@@ -142,7 +130,7 @@ FORMS = [
 @pytest.mark.parametrize("path", FORMS)
 def test_every_form_refuses_a_post_without_the_csrf_token(gateway, path):
     user = make_user()
-    with _session(gateway, user) as client:
+    with closing(session_client(gateway.url, user)) as client:
         response = client.post(path, data={"name": "x", "api_key": "sk-or-abcdefgh1234", "content": "hi"})
         assert response.status_code == 403
     assert not GatewayKey.objects.filter(user=user).exists()
@@ -160,7 +148,7 @@ def test_a_user_never_reaches_another_users_conversation_or_keys(gateway):
     owner, intruder = make_user(), make_user()
     theirs = Conversation.objects.create(user=owner, model=MODEL, title="owner's secret plans")
     key = gateway_key_create(user=owner, name="owner-key").key
-    with _session(gateway, intruder) as client:
+    with closing(session_client(gateway.url, intruder)) as client:
         token = {"csrfmiddlewaretoken": client.cookies["csrftoken"]}
         assert client.get(f"/playground/{theirs.id}/").status_code == 404
         assert client.post(f"/playground/{theirs.id}/send/", data={**token, "content": "hi"}).status_code == 404
@@ -174,7 +162,7 @@ def test_a_user_never_reaches_another_users_conversation_or_keys(gateway):
 
 def test_a_user_reaches_no_admin_page_or_admin_api(gateway):
     user = make_user()
-    with _session(gateway, user) as client:
+    with closing(session_client(gateway.url, user)) as client:
         assert client.get("/django-admin/", follow_redirects=False).status_code == 302
         for path in ["/api/admin/users", "/api/admin/keys", "/api/admin/upstream-keys"]:
             assert client.get(path).status_code == 403

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import pytest
-from rest_framework_simplejwt.tokens import AccessToken
 
 from chat.logbuffer import log_buffer
+from testing.browser import jwt_headers
 from testing.factories import make_user, sync_catalog
 from testing.servers import wait_until
 
@@ -20,9 +20,5 @@ def user(gateway):
 
 @pytest.fixture
 def bearer():
-    """Return the ``Authorization`` header of a fresh access token for a user."""
-
-    def headers(user) -> dict[str, str]:
-        return {"Authorization": f"Bearer {AccessToken.for_user(user)}"}
-
-    return headers
+    """Return ``jwt_headers``: the ``Authorization`` header of a fresh access token for a user."""
+    return jwt_headers

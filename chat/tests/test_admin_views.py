@@ -4,8 +4,6 @@ from __future__ import annotations
 
 from contextlib import closing
 
-import pytest
-
 from chat.models import RequestLog
 from chat.tests.conftest import LLAMA, QWEN
 from testing.browser import csrf_form, session_client
@@ -24,14 +22,6 @@ CONSOLE_FORMS = ["/console/models/sync", "/console/users/1/role", "/console/user
 def _send(client, model: str, **extra) -> RequestLog:
     raw = client.chat.completions.with_raw_response.create(model=model, messages=USER, **extra)
     return wait_until(lambda: RequestLog.objects.filter(request_id=raw.headers["x-request-id"]).first())
-
-
-@pytest.fixture
-def admin_http(gateway):
-    admin = make_user(admin=True)
-    with closing(session_client(gateway.url, admin)) as client:
-        client.user = admin
-        yield client
 
 
 def test_anonymous_visitors_are_sent_to_log_in_and_users_get_403(gateway, http):

@@ -38,12 +38,6 @@ FORMS = {
 
 
 @pytest.fixture
-def admin_http(gateway):
-    with closing(session_client(gateway.url, make_user(admin=True))) as client:
-        yield client
-
-
-@pytest.fixture
 def catalog(gateway):
     """The simulator's catalog with every free model enabled, an alias and a preset named "kept", a default limit."""
     from models_catalog import services
