@@ -10,13 +10,20 @@ from chat.proxy.errors import ProxyError
 
 
 def credential_from(headers: dict[bytes, bytes]) -> str | None:
+    """The caller's key: ``X-Client-API-Key`` when sent, else the bearer token.
+
+    The explicit header wins because SDKs always send ``Authorization`` (often with a
+    placeholder key) and a client that adds ``X-Client-API-Key`` means that one.
+    """
+    raw = headers.get(b"x-client-api-key")
+    if raw and raw.strip():
+        return raw.decode("latin-1").strip()
     raw = headers.get(b"authorization")
     if raw:
         scheme, _, token = raw.decode("latin-1").partition(" ")
         if scheme.lower() == "bearer" and token.strip():
             return token.strip()
-    raw = headers.get(b"x-client-api-key")
-    return raw.decode("latin-1").strip() if raw else None
+    return None
 
 
 async def authenticate(headers: dict[bytes, bytes]) -> Principal:

@@ -72,3 +72,11 @@ def test_disabling_a_key_stops_it_at_once_in_another_process(caller, gateway_pro
     with pytest.raises(openai.AuthenticationError) as raised:
         client.chat.completions.create(model=LLAMA, messages=USER)
     assert raised.value.body["code"] == "invalid_api_key"
+
+
+def test_x_client_api_key_wins_over_a_placeholder_bearer(caller, gateway):
+    from openai import OpenAI
+
+    client = OpenAI(base_url=f"{gateway.url}/v1", api_key="placeholder", max_retries=0,
+                    default_headers={"X-Client-API-Key": caller.secret})
+    assert client.chat.completions.create(model=LLAMA, messages=USER).choices
