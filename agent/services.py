@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 
 import orjson
 from django.conf import settings
@@ -18,6 +19,7 @@ from accounts.principals import Principal
 from agent import tools
 from chat import services as chat
 from chat.proxy.errors import ProxyError
+from models_catalog import health as model_health
 from models_catalog.selectors import ModelInfo
 
 SYSTEM_PROMPT = (
@@ -71,8 +73,19 @@ async def agent_answer(*, principal: Principal, plan: AgentPlan) -> AsyncIterato
     ]
     steps: list[dict] = []
     last_error: ProxyError | None = None
-    total = len(plan.models)
-    for attempt, model in enumerate(plan.models, start=1):
+    models = list(plan.models)
+    # Live model health: a model the upstream is rate limiting right now is not worth a try,
+    # unless nothing else is left.
+    figures = await model_health.aread([m.model_id for m in models])
+    limited = [m for m in models if figures[m.model_id].rate_limited]
+    if len(limited) < len(models):
+        for model in limited:
+            until = datetime.fromtimestamp(figures[model.model_id].rate_limited_until, tz=UTC)
+            yield "status", {"type": "skipped", "model": model.model_id,
+                             "reason": f"rate limited upstream until {until:%H:%M:%S} UTC"}
+        models = [m for m in models if m not in limited]
+    total = len(models)
+    for attempt, model in enumerate(models, start=1):
         yield "status", {"type": "trying", "model": model.model_id, "attempt": attempt, "total": total}
         try:
             async for name, data in _converse(principal=principal, model_id=model.model_id, messages=messages,

@@ -12,7 +12,8 @@ import orjson
 from asgiref.sync import sync_to_async
 
 from accounts.principals import Principal
-from chat import stats, usage
+from chat import usage
+from models_catalog import health as model_health
 from models_catalog.selectors import ausable_models
 
 MAX_MODELS_LISTED = 50
@@ -74,6 +75,17 @@ def _flag(args: dict, name: str) -> bool:
     return value is True or (isinstance(value, str) and value.strip().lower() == "true")
 
 
+def health_label(figures: model_health.ModelHealth) -> str:
+    """One word for the model: rate_limited, healthy, degraded, failing, or unknown (no recent traffic)."""
+    if figures.rate_limited:
+        return "rate_limited"
+    if not figures.samples or figures.success_rate is None:
+        return "unknown"
+    if figures.success_rate >= 0.8:
+        return "healthy"
+    return "degraded" if figures.success_rate >= 0.3 else "failing"
+
+
 async def list_models(*, principal: Principal, args: dict) -> dict:
     """Return the caller's usable models with their free flag, tool support, prices and health."""
     models = await ausable_models(user_id=principal.user_id, allowed_models=principal.allowed_models)
@@ -82,9 +94,7 @@ async def list_models(*, principal: Principal, args: dict) -> dict:
     if _flag(args, "tools_only"):
         models = [m for m in models if m.supports_tools]
     shown = models[:MAX_MODELS_LISTED]
-    health = await sync_to_async(stats.model_health, thread_sensitive=False)(
-        model_ids=[m.model_id for m in shown]
-    )
+    figures = await model_health.aread([m.model_id for m in shown])
     million = 1_000_000
     return {
         "count": len(models),
@@ -97,7 +107,10 @@ async def list_models(*, principal: Principal, args: dict) -> dict:
                 "contextLength": m.context_length,
                 "promptPricePerMillion": str((m.prompt_price * million).normalize()),
                 "completionPricePerMillion": str((m.completion_price * million).normalize()),
-                "health": health[m.model_id],
+                "health": health_label(figures[m.model_id]),
+                "successRate": figures[m.model_id].success_rate,
+                "p50LatencyMs": figures[m.model_id].p50_latency_ms,
+                "rateLimitedUntil": figures[m.model_id].rate_limited_until if figures[m.model_id].rate_limited else None,
             }
             for m in shown
         ],

@@ -5,30 +5,13 @@ from __future__ import annotations
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
 
-from django.db.models import Case, Count, F, Q, QuerySet, Sum, When
+from django.db.models import Case, Count, F, QuerySet, Sum, When
 from django.db.models.functions import TruncDate
 from django.utils import timezone
 
 from chat.log_selectors import ERROR_Q
 from chat.models import RequestLog
 from chat.proxy import inflight
-
-HEALTH_WINDOW = timedelta(hours=1)
-
-
-def model_health(*, model_ids: list[str], now: datetime | None = None) -> dict[str, str]:
-    """Return each model's health from the gateway's last hour of requests: healthy, degraded, failing or unknown."""
-    since = (now or timezone.now()) - HEALTH_WINDOW
-    rows = (
-        RequestLog.objects.filter(created_at__gte=since, model_requested__in=model_ids)
-        .values("model_requested")
-        .annotate(total=Count("id"), ok=Count("id", filter=Q(status=200)))
-    )
-    health = dict.fromkeys(model_ids, "unknown")
-    for row in rows:
-        rate = row["ok"] / row["total"]
-        health[row["model_requested"]] = "healthy" if rate >= 0.8 else "degraded" if rate >= 0.3 else "failing"
-    return health
 
 
 def in_flight() -> int:

@@ -146,3 +146,19 @@ def test_agent_accepts_the_session_of_our_own_pages_only(gateway, user):
     assert same.status_code == 200 and events[-1][0] == "done"
     assert foreign.status_code == 403
     assert tokenless.status_code == 403
+
+
+def test_agent_skips_a_model_that_live_health_says_is_rate_limited(gateway, user, bearer, http):
+    from testing.factories import make_key, openai_client
+
+    client = openai_client(gateway.url, make_key(user))
+    # Traffic teaches the gateway that LLAMA is rate limited upstream for the next 30 s.
+    client.chat.completions.create(model=LLAMA, messages=[{"role": "user", "content": "hi"}],
+                                   extra_body={"models": [MISTRAL], "sim": {"faults": {LLAMA: "429_provider:30"}}})
+    response, events = ask(gateway, bearer(user), {"question": "Which models can I use?", "model": LLAMA})
+    assert response.status_code == 200
+    skipped = events[0][1]
+    assert skipped["type"] == "skipped" and skipped["model"] == LLAMA
+    assert skipped["reason"].startswith("rate limited upstream until")
+    assert events[1][1]["type"] == "trying" and events[1][1]["model"] != LLAMA
+    assert events[-1][0] == "done" and events[-1][1]["modelUsed"] != LLAMA
