@@ -84,6 +84,21 @@ def invalidate_user(user_id: int) -> None:
     invalidation.publish("principals", str(user_id))
 
 
+def _user_fields(user) -> dict:
+    """The user's part of a principal: identity, own limits and encrypted BYOK key."""
+    byok = getattr(user, "upstream_key", None)
+    return {
+        "user_id": user.id,
+        "email": user.email,
+        "role": user.role,
+        "user_rpm": user.rpm,
+        "user_tpm": user.tpm,
+        "user_budget": user.budget,
+        "user_budget_period": user.budget_period,
+        "byok_encrypted": byok.encrypted if byok else None,
+    }
+
+
 def _principal_for_key_hash(key_hash: str) -> Principal | None:
     from accounts.models import GatewayKey
 
@@ -96,12 +111,8 @@ def _principal_for_key_hash(key_hash: str) -> Principal | None:
         return None
     if key.expires_at is not None and key.expires_at <= timezone.now():
         return None
-    user = key.user
-    byok = getattr(user, "upstream_key", None)
     return Principal(
-        user_id=user.id,
-        email=user.email,
-        role=user.role,
+        **_user_fields(key.user),
         key_id=key.id,
         key_prefix=key.prefix,
         key_name=key.name,
@@ -111,11 +122,6 @@ def _principal_for_key_hash(key_hash: str) -> Principal | None:
         key_budget=key.budget,
         key_budget_period=key.budget_period,
         key_expires_at=key.expires_at.timestamp() if key.expires_at else None,
-        user_rpm=user.rpm,
-        user_tpm=user.tpm,
-        user_budget=user.budget,
-        user_budget_period=user.budget_period,
-        byok_encrypted=byok.encrypted if byok else None,
     )
 
 
@@ -123,19 +129,7 @@ def _principal_for_user_id(user_id: int) -> Principal | None:
     from accounts.models import User
 
     user = User.objects.select_related("upstream_key").filter(pk=user_id, is_active=True).first()
-    if user is None:
-        return None
-    byok = getattr(user, "upstream_key", None)
-    return Principal(
-        user_id=user.id,
-        email=user.email,
-        role=user.role,
-        user_rpm=user.rpm,
-        user_tpm=user.tpm,
-        user_budget=user.budget,
-        user_budget_period=user.budget_period,
-        byok_encrypted=byok.encrypted if byok else None,
-    )
+    return Principal(**_user_fields(user)) if user is not None else None
 
 
 def principal_for_user(user_id: int) -> Principal | None:
