@@ -39,19 +39,11 @@ async def complete(*, principal: Principal, body: dict, source: str) -> dict:
     exchange = await _admit(principal=principal, body={**body, "stream": False}, source=source)
     try:
         opened = await ex.open_upstream(exchange)
-        try:
-            raw = await asyncio.wait_for(opened.response.read(), timeout=max(exchange.deadline - time.monotonic(), 1))
-        finally:
-            opened.response.release()
-        parsed = orjson.loads(opened.adapter.chat_response(raw, model=opened.model.model_id))
-        ex.note_usage(exchange, parsed.get("usage"))
-        if not exchange.usage_reported:
-            exchange.prompt_tokens = ex.estimate_prompt_tokens(exchange.body)
-            text = "".join(str((c.get("message") or {}).get("content") or "") for c in parsed.get("choices") or [])
-            exchange.completion_tokens = max(len(text) // 4, 1)
-        exchange.status = 200
-        exchange.mark_first_byte()
-        exchange.response_body = parsed
+        _, parsed = await ex.read_whole(exchange, opened)
+        if parsed is None:
+            exchange.error = ProxyError(502, "The upstream answered something that is not JSON.", code="upstream_error")
+            exchange.status = 502
+            raise exchange.error
         parsed.setdefault("_gateway", {})["requestId"] = exchange.request_id
         return parsed
     except asyncio.CancelledError:

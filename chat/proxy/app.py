@@ -10,8 +10,6 @@ import asyncio
 import logging
 import time
 
-import orjson
-
 from chat.proxy import auth, catalog_api, passthrough, upstream
 from chat.proxy import exchange as ex
 from chat.proxy.asgi_io import encode_headers, read_body, send_whole
@@ -93,28 +91,7 @@ class ProxyApp:
             await ex.finish(exchange)
 
     async def _whole(self, send, exchange: ex.Exchange, opened) -> None:
-        try:
-            raw = await asyncio.wait_for(opened.response.read(), timeout=max(exchange.deadline - time.monotonic(), 1))
-        except (TimeoutError, OSError) as exc:
-            error = ProxyError(504, "The upstream did not finish its answer in time.", code="upstream_timeout")
-            exchange.error, exchange.status = error, 504
-            raise error from exc
-        finally:
-            opened.response.release()
-        raw = opened.adapter.chat_response(raw, model=opened.model.model_id)
-        try:
-            parsed = orjson.loads(raw)
-        except orjson.JSONDecodeError:
-            parsed = None
-        if isinstance(parsed, dict):
-            ex.note_usage(exchange, parsed.get("usage"))
-            if not exchange.usage_reported:
-                exchange.prompt_tokens = ex.estimate_prompt_tokens(exchange.body)
-                text = "".join(str((c.get("message") or {}).get("content") or "") for c in parsed.get("choices") or [])
-                exchange.completion_tokens = max(len(text) // 4, 1)
-            exchange.response_body = parsed
-        exchange.status = 200
-        exchange.mark_first_byte()
+        raw, _ = await ex.read_whole(exchange, opened)
         await send_whole(send, 200, raw, exchange.gateway_headers())
 
     async def _stream(self, receive, send, exchange: ex.Exchange, opened) -> None:

@@ -8,12 +8,15 @@ relay (theirs) -> ``finish`` (charge, release, log).
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import secrets
 import time
 from dataclasses import dataclass, field
 from decimal import Decimal
 
+import aiohttp
+import orjson
 from django.conf import settings
 
 from accounts.principals import Principal
@@ -144,6 +147,39 @@ def note_usage(exchange: Exchange, usage: dict | None) -> None:
         exchange.prompt_tokens = int(usage.get("prompt_tokens") or 0)
         exchange.completion_tokens = int(usage.get("completion_tokens") or 0)
         exchange.usage_reported = True
+
+
+async def read_whole(exchange: Exchange, opened: router.Opened) -> tuple[bytes, dict | None]:
+    """Read the upstream's whole answer in OpenAI's shape and account for it; 504 when it does not finish in time.
+
+    Returns the bytes to relay unchanged and their parsed form (None when they are not a JSON object).
+    Tokens are counted from the text only when the upstream reported no usage.
+    """
+    try:
+        raw = await asyncio.wait_for(opened.response.read(), timeout=max(exchange.deadline - time.monotonic(), 1))
+    except (TimeoutError, OSError, aiohttp.ClientError) as exc:
+        error = ProxyError(504, "The upstream did not finish its answer in time.", code="upstream_timeout")
+        exchange.error, exchange.status = error, 504
+        raise error from exc
+    finally:
+        opened.response.release()
+    raw = opened.adapter.chat_response(raw, model=opened.model.model_id)
+    try:
+        parsed = orjson.loads(raw)
+    except orjson.JSONDecodeError:
+        parsed = None
+    if isinstance(parsed, dict):
+        note_usage(exchange, parsed.get("usage"))
+        if not exchange.usage_reported:
+            exchange.prompt_tokens = estimate_prompt_tokens(exchange.body)
+            text = "".join(str((c.get("message") or {}).get("content") or "") for c in parsed.get("choices") or [])
+            exchange.completion_tokens = max(len(text) // 4, 1)
+        exchange.response_body = parsed
+    else:
+        parsed = None
+    exchange.status = 200
+    exchange.mark_first_byte()
+    return raw, parsed
 
 
 def estimate_prompt_tokens(body: dict) -> int:
