@@ -25,3 +25,10 @@ def test_ready_is_503_naming_redis_when_redis_is_down(gateway_process_factory):
     assert response.status_code == 503
     assert response.json()["dependencies"]["redis"] == "down"
     assert "redis" in response.json()["message"]
+
+
+def test_pages_carry_a_content_security_policy_that_allows_only_our_scripts(gateway, http):
+    response = http.get(f"{gateway.url}/login/")
+    policy = response.headers["content-security-policy"]
+    assert "script-src 'self'" in policy
+    assert "object-src 'none'" in policy and "frame-ancestors 'none'" in policy

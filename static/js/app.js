@@ -6,6 +6,11 @@
     if (theme === "light" || theme === "dark") { root.dataset.theme = theme; } else { delete root.dataset.theme; }
   }
   try { applyTheme(localStorage.getItem("theme")); } catch (e) { /* storage blocked: follow the system */ }
+  // Plain forms that need a confirmation say so with data-confirm (no inline handlers: the CSP forbids them).
+  document.addEventListener("submit", function (event) {
+    var message = event.target.dataset && event.target.dataset.confirm;
+    if (message && !window.confirm(message)) { event.preventDefault(); }
+  }, true);
   document.addEventListener("click", function (event) {
     var toggle = event.target.closest("[data-theme-toggle]");
     if (toggle) {
