@@ -17,6 +17,7 @@ import orjson
 from accounts.principals import Principal
 from chat.proxy import exchange as ex
 from chat.proxy.errors import ProxyError
+from chat.proxy.events import data_of
 from chat.proxy.relay import relay_stream
 
 __all__ = ["ProxyError", "complete", "stream"]
@@ -85,11 +86,8 @@ async def stream(*, principal: Principal, body: dict, source: str) -> AsyncItera
             if data is None:
                 break
             for event in data.split(b"\n\n"):
-                line = event.strip()
-                if not line.startswith(b"data:"):
-                    continue
-                payload = line[5:].strip()
-                if payload == b"[DONE]":
+                payload = data_of(event)
+                if not payload or payload == b"[DONE]":
                     continue
                 try:
                     chunk = orjson.loads(payload)

@@ -16,6 +16,7 @@ import orjson
 from django.conf import settings
 
 from chat.proxy.errors import ProxyError
+from chat.proxy.events import data_of
 from chat.proxy.exchange import Exchange, note_usage
 from chat.proxy.router import Opened
 
@@ -29,16 +30,9 @@ class StreamState:
         self.content_events = 0
 
 
-def _data(event: bytes) -> bytes | None:
-    for line in event.split(b"\n"):
-        if line.startswith(b"data:"):
-            return line[5:].strip()
-    return None
-
-
 def inspect(event: bytes, exchange: Exchange, state: StreamState) -> bytes | None:
     """Account for one event; return the bytes to forward (None to drop it)."""
-    data = _data(event)
+    data = data_of(event)
     if data is None:
         return event  # comments (keep-alives) pass; clients skip them
     if data == b"[DONE]":

@@ -25,6 +25,7 @@ from django.conf import settings
 from accounts.principals import Principal
 from chat.proxy import pool, upstream
 from chat.proxy.errors import ProxyError
+from chat.proxy.events import data_of
 from chat.proxy.pool import Credential
 from models_catalog import adapters
 from models_catalog import health as model_health
@@ -132,17 +133,14 @@ async def _first_data_events(response: aiohttp.ClientResponse, deadline: float) 
 
 
 def _event_error(event: bytes) -> dict | None:
-    for line in event.split(b"\n"):
-        if line.startswith(b"data:"):
-            data = line[5:].strip()
-            if data and data != b"[DONE]" and b'"error"' in data:
-                try:
-                    parsed = orjson.loads(data)
-                except orjson.JSONDecodeError:
-                    return None
-                if isinstance(parsed, dict) and parsed.get("error"):
-                    return parsed["error"]
-    return None
+    data = data_of(event)
+    if not data or data == b"[DONE]" or b'"error"' not in data:
+        return None
+    try:
+        parsed = orjson.loads(data)
+    except orjson.JSONDecodeError:
+        return None
+    return parsed["error"] if isinstance(parsed, dict) and parsed.get("error") else None
 
 
 async def _model_gone(model: ModelInfo) -> None:
@@ -220,7 +218,7 @@ async def open_upstream(
                     health[cred.account] = pool.Health({"day_until": str(until)})
                 elif kind == "limited":
                     earliest = until if earliest is None else min(earliest, until)
-                    health[cred.account] = await _refresh(cred.account, health)
+                    health[cred.account] = await _refresh(cred.account)
                 elif kind == "retry":
                     earliest = min(earliest or now + 1e9, time.time() + _backoff(round_no))
         round_no += 1
@@ -239,7 +237,7 @@ def _real(attempts: list[Attempt]) -> int:
     return sum(1 for a in attempts if not a.reason.startswith("skipped"))
 
 
-async def _refresh(account: str, health: dict) -> pool.Health:
+async def _refresh(account: str) -> pool.Health:
     return (await pool.read_health([account], fresh=True))[account]
 
 
