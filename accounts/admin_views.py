@@ -52,10 +52,8 @@ def users_page(request: HttpRequest) -> HttpResponse:
 def user_role(request: HttpRequest, user_id: int) -> HttpResponse:
     user = _user(user_id)
     role = request.POST.get("role", "")
-    if user == request.user and role != Role.ADMIN:
-        return _user_row(request, user, error="You cannot remove your own admin role.")
     try:
-        services.user_set_role(user=user, role=role)
+        services.user_set_role(user=user, role=role, by=request.user)
     except ApiError as exc:
         return _user_row(request, user, error=exc.message)
     return _user_row(request, user, notice=f"role is now {role}.")
@@ -66,9 +64,10 @@ def user_role(request: HttpRequest, user_id: int) -> HttpResponse:
 def user_active(request: HttpRequest, user_id: int) -> HttpResponse:
     user = _user(user_id)
     active = request.POST.get("active") == "true"
-    if user == request.user and not active:
-        return _user_row(request, user, error="You cannot disable your own account.")
-    services.user_set_active(user=user, active=active)
+    try:
+        services.user_set_active(user=user, active=active, by=request.user)
+    except ApiError as exc:
+        return _user_row(request, user, error=exc.message)
     return _user_row(request, user, notice="enabled." if active else "disabled.")
 
 

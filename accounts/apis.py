@@ -272,9 +272,7 @@ class AdminUserRoleApi(APIView):
         user = _admin_user(user_id)
         data = self.InputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        if user == request.user and data.validated_data["role"] != Role.ADMIN:
-            raise ApiError("You cannot remove your own admin role.", status_code=400)
-        return Response(user_out(services.user_set_role(user=user, role=data.validated_data["role"])))
+        return Response(user_out(services.user_set_role(user=user, role=data.validated_data["role"], by=request.user)))
 
 
 class AdminUserStatusApi(APIView):
@@ -287,9 +285,8 @@ class AdminUserStatusApi(APIView):
         user = _admin_user(user_id)
         data = self.InputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        if user == request.user and not data.validated_data["active"]:
-            raise ApiError("You cannot disable your own account.", status_code=400)
-        return Response(user_out(services.user_set_active(user=user, active=data.validated_data["active"])))
+        return Response(user_out(services.user_set_active(user=user, active=data.validated_data["active"],
+                                                          by=request.user)))
 
 
 class AdminUserCreditsApi(APIView):

@@ -54,9 +54,12 @@ def user_change_password(*, user: User, old_password: str, new_password: str) ->
 
 
 @transaction.atomic
-def user_set_role(*, user: User, role: str) -> User:
+def user_set_role(*, user: User, role: str, by: User | None = None) -> User:
+    """Set a user's role; ``by`` (the admin acting) cannot take away their own admin role."""
     if role not in Role.values:
         raise ApiError(f"role must be one of {', '.join(Role.values)}", status_code=400)
+    if by is not None and by.pk == user.pk and role != Role.ADMIN:
+        raise ApiError("You cannot remove your own admin role.", status_code=400)
     user.role = role
     user.is_superuser = role == Role.ADMIN
     user.save(update_fields=["role", "is_superuser"])
@@ -65,8 +68,13 @@ def user_set_role(*, user: User, role: str) -> User:
 
 
 @transaction.atomic
-def user_set_active(*, user: User, active: bool) -> User:
-    """Enable or disable a user; a disabled user's tokens and keys stop working at once."""
+def user_set_active(*, user: User, active: bool, by: User | None = None) -> User:
+    """Enable or disable a user; a disabled user's tokens and keys stop working at once.
+
+    ``by`` (the admin acting) cannot disable their own account.
+    """
+    if by is not None and by.pk == user.pk and not active:
+        raise ApiError("You cannot disable your own account.", status_code=400)
     user.is_active = active
     user.save(update_fields=["is_active"])
     transaction.on_commit(lambda: principals.invalidate_user(user.id))
