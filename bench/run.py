@@ -150,7 +150,7 @@ def logged_requests(env: dict[str, str], key_id: int) -> int:
 
 
 def start_simulator(port: int, env: dict[str, str], log) -> subprocess.Popen:
-    proc = subprocess.Popen([PYTHON, "-m", "chat.simulator", "--port", str(port)], cwd=ROOT, env=env,
+    proc = subprocess.Popen([PYTHON, "-m", "simulator", "--port", str(port)], cwd=ROOT, env=env,
                             stdout=log, stderr=subprocess.STDOUT)
     wait_http(port, "/_sim/state", proc)
     post_json(port, "/_sim/config", {"record_requests": False})

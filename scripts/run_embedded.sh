@@ -14,7 +14,7 @@ trap cleanup EXIT
 
 if [ -z "${OPENROUTER_API_KEYS:-}" ] && [ -z "${OPENROUTER_BASE_URL:-}" ]; then
   echo ">> No OPENROUTER_API_KEYS set: starting the OpenRouter simulator on http://127.0.0.1:${SIM_PORT} (offline demo)."
-  python -m chat.simulator --port "$SIM_PORT" &
+  python -m simulator --port "$SIM_PORT" &
   sim_pid=$!
   export OPENROUTER_BASE_URL="http://127.0.0.1:${SIM_PORT}/api/v1"
   export OPENROUTER_API_KEYS="sk-or-simulator-demo-key"

@@ -44,7 +44,7 @@ class Simulator:
 
     def start(self) -> Simulator:
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "chat.simulator", "--port", str(self.port)],
+            [sys.executable, "-m", "simulator", "--port", str(self.port)],
             cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
         )
         wait_http(f"{self.root}/_sim/state", proc=self.proc)

@@ -8,10 +8,10 @@ from io import StringIO
 import pytest
 from django.core.management import call_command
 
-from chat.simulator.catalog import default_models
 from models_catalog.models import CatalogModel, Provider
 from models_catalog.services import catalog_seed, catalog_sync, models_enable_free
 from models_catalog.sync import SyncError
+from simulator.catalog import default_models
 
 
 def _rows() -> list[tuple]:

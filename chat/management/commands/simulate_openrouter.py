@@ -2,7 +2,7 @@
 
 from django.core.management.base import BaseCommand
 
-from chat.simulator.server import serve
+from simulator.server import serve
 
 
 class Command(BaseCommand):

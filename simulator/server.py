@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uvicorn
 
-from chat.simulator.app import make_app
+from simulator.app import make_app
 
 
 def serve(*, host: str = "127.0.0.1", port: int = 8090) -> None:

@@ -1,8 +1,8 @@
-"""``python -m chat.simulator --port PORT``: run the simulator without Django."""
+"""``python -m simulator --port PORT``: run the simulator without Django."""
 
 import argparse
 
-from chat.simulator.server import serve
+from simulator.server import serve
 
 parser = argparse.ArgumentParser(description="OpenRouter simulator")
 parser.add_argument("--host", default="127.0.0.1")

@@ -4,7 +4,7 @@ Routes under ``/api/v1``: ``GET /models``, ``POST /chat/completions``,
 ``POST /embeddings``, ``GET /key``. Control routes under ``/_sim`` let tests
 and demos change its state: ``POST /_sim/reset``, ``POST /_sim/config``,
 ``GET /_sim/state``, ``GET /_sim/requests``. Anthropic's Messages API is
-simulated under ``/anthropic/v1`` (``chat.simulator.anthropic``).
+simulated under ``/anthropic/v1`` (``simulator.anthropic``).
 
 Faults are chosen per request, so tests stay deterministic: a request body may
 carry ``"sim": {"fault": NAME}`` (every model) or ``"sim": {"faults": {MODEL:
@@ -32,8 +32,8 @@ import string
 import time
 from dataclasses import dataclass, field
 
-from chat.simulator import anthropic
-from chat.simulator.catalog import default_models
+from simulator import anthropic
+from simulator.catalog import default_models
 
 API = "/api/v1"
 _ALNUM = string.ascii_letters + string.digits
