@@ -1,0 +1,188 @@
+"""OpenRouter's API under ``/api/v1``: models, chat completions (whole or SSE), embeddings, key info."""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import json
+import time
+
+from simulator.compose import compose
+from simulator.faults import fault_arg, fault_for, raise_fault
+from simulator.limits import admit, authenticate, key_info
+from simulator.replies import Reply, Send, error, gen_id, send_json
+from simulator.state import SimState
+
+API = "/api/v1"
+
+
+async def handle(state: SimState, method: str, path: str, headers: dict[str, str], body: bytes, send: Send,
+                 disconnected: asyncio.Event) -> None:
+    """Answer one request under ``API``; raise ``Reply`` for an error."""
+    route = path[len(API):]
+    if method == "GET" and route == "/models":
+        if state.models_fault:
+            raise error(state.models_fault, "Upstream models list is unavailable")
+        await send_json(send, 200, {"data": state.models})
+        return
+    key = authenticate(state, headers)
+    if method == "GET" and route == "/key":
+        await send_json(send, 200, key_info(state, key))
+        return
+    if method == "POST" and route == "/chat/completions":
+        await _chat(state, key, headers, body, send, disconnected)
+        return
+    if method == "POST" and route == "/embeddings":
+        await _embeddings(state, key, body, send)
+        return
+    if method == "GET" and route.startswith("/generation"):
+        await send_json(send, 200, {"data": {"id": "gen-sim", "total_cost": 0}})
+        return
+    raise error(404, f"No route for {method} {path}")
+
+
+async def _chat(state: SimState, key: str, headers: dict, raw: bytes, send: Send, disconnected: asyncio.Event) -> None:
+    try:
+        body = json.loads(raw)
+    except ValueError:
+        raise error(400, "Invalid JSON body") from None
+    if not isinstance(body, dict) or not isinstance(body.get("messages"), list) or not body["messages"]:
+        raise error(400, "messages is required")
+    candidates = [body["model"]] if body.get("model") else []
+    candidates += [m for m in body.get("models") or [] if m not in candidates]
+    if not candidates:
+        raise error(400, "model is required")
+    if state.record_requests:
+        state.requests.append(
+            {"body": body, "key": key, "headers": {k: v for k, v in headers.items() if k != "authorization"}}
+        )
+    limit_headers = admit(state, key)
+    model, fault, last_error = None, None, None
+    for candidate in candidates:  # OpenRouter's own `models` fallback list
+        fault = fault_for(state, body, candidate)
+        try:
+            if candidate in state.gone_models or not any(m["id"] == candidate for m in state.models):
+                raise error(404, f"No endpoints found for {candidate}.")
+            if fault:
+                raise_fault(fault, candidate)
+            model = candidate
+            break
+        except Reply as reply:
+            last_error = reply
+    if model is None:
+        raise last_error
+    if fault == "hang":
+        await disconnected.wait()
+        state.disconnects += 1
+        return
+    if fault and fault.startswith("slow"):
+        await _sleep_or_disconnect(fault_arg(fault, 2000) / 1000, disconnected)
+        if disconnected.is_set():
+            state.disconnects += 1
+            return
+    reply = compose(body, model)
+    want_usage = fault != "no_usage"
+    state.served += 1
+    if body.get("stream"):
+        include = bool((body.get("usage") or {}).get("include")) or bool(
+            (body.get("stream_options") or {}).get("include_usage")
+        )
+        delay = fault_arg(fault, 0) / 1000 if fault and fault.startswith("chunk_delay") else 0.0
+        await _stream(state, send, model, reply, want_usage and include, fault == "midstream", delay,
+                      disconnected, limit_headers)
+        return
+    message: dict = {"role": "assistant", "content": reply["content"]}
+    if reply["tool_calls"]:
+        message["tool_calls"] = reply["tool_calls"]
+    response = {
+        "id": gen_id(),
+        "provider": "SimProvider",
+        "model": model,
+        "object": "chat.completion",
+        "created": int(time.time()),
+        "choices": [
+            {"index": 0, "logprobs": None, "finish_reason": reply["finish_reason"],
+             "native_finish_reason": reply["finish_reason"], "message": message}
+        ],
+    }
+    if want_usage:
+        response["usage"] = reply["usage"]
+    await send_json(send, 200, response, limit_headers)
+
+
+async def _sleep_or_disconnect(seconds: float, disconnected: asyncio.Event) -> None:
+    try:
+        await asyncio.wait_for(disconnected.wait(), timeout=seconds)
+    except TimeoutError:
+        pass
+
+
+async def _stream(state: SimState, send: Send, model: str, reply: dict, include_usage: bool, fail_midway: bool,
+                  delay: float, disconnected: asyncio.Event, limit_headers: dict[str, str]) -> None:
+    gen, created = gen_id(), int(time.time())
+    headers = [(b"content-type", b"text/event-stream"), (b"cache-control", b"no-cache")]
+    headers += [(k.lower().encode(), v.encode()) for k, v in limit_headers.items()]
+    await send({"type": "http.response.start", "status": 200, "headers": headers})
+
+    def chunk(delta: dict, finish: str | None = None, **extra) -> bytes:
+        data = {"id": gen, "provider": "SimProvider", "model": model, "object": "chat.completion.chunk",
+                "created": created,
+                "choices": [{"index": 0, "delta": delta, "finish_reason": finish, "native_finish_reason": finish,
+                             "logprobs": None}]}
+        data.update(extra)
+        return b"data: " + json.dumps(data).encode() + b"\n\n"
+
+    async def emit(payload: bytes) -> bool:
+        if disconnected.is_set():
+            return False
+        await send({"type": "http.response.body", "body": payload, "more_body": True})
+        return True
+
+    await emit(b": OPENROUTER PROCESSING\n\n")
+    await emit(chunk({"role": "assistant", "content": ""}))
+    pieces: list[dict] = []
+    if reply["tool_calls"]:
+        call = reply["tool_calls"][0]
+        pieces.append({"tool_calls": [{"index": 0, "id": call["id"], "type": "function",
+                                       "function": {"name": call["function"]["name"], "arguments": ""}}]})
+        pieces.append({"tool_calls": [{"index": 0, "function": {"arguments": call["function"]["arguments"]}}]})
+    else:
+        words = reply["content"].split(" ")
+        pieces = [{"content": (w if i == 0 else " " + w)} for i, w in enumerate(words)]
+    for i, piece in enumerate(pieces):
+        if fail_midway and i == 3:
+            failure = {"code": 502, "message": "Provider disconnected mid-stream"}
+            await emit(chunk({"content": ""}, "error", error=failure))
+            await send({"type": "http.response.body", "body": b"", "more_body": False})
+            return
+        if delay:
+            await _sleep_or_disconnect(delay, disconnected)
+        if i and i % 8 == 0:
+            await emit(b": OPENROUTER PROCESSING\n\n")
+        if not await emit(chunk(piece)):
+            state.disconnects += 1
+            return
+    await emit(chunk({}, reply["finish_reason"]))
+    if include_usage:
+        usage = {"id": gen, "provider": "SimProvider", "model": model, "object": "chat.completion.chunk",
+                 "created": created, "choices": [], "usage": reply["usage"]}
+        await emit(b"data: " + json.dumps(usage).encode() + b"\n\n")
+    await emit(b"data: [DONE]\n\n")
+    await send({"type": "http.response.body", "body": b"", "more_body": False})
+
+
+async def _embeddings(state: SimState, key: str, raw: bytes, send: Send) -> None:
+    body = json.loads(raw or b"{}")
+    inputs = body.get("input")
+    if isinstance(inputs, str):
+        inputs = [inputs]
+    if not isinstance(inputs, list) or not inputs:
+        raise error(400, "input is required")
+    admit(state, key)
+    data = []
+    for i, text in enumerate(inputs):
+        digest = hashlib.sha256(str(text).encode()).digest()
+        data.append({"object": "embedding", "index": i, "embedding": [b / 255 for b in digest[:8]]})
+    tokens = sum(len(str(t).split()) for t in inputs)
+    await send_json(send, 200, {"object": "list", "model": body.get("model", ""), "data": data,
+                                "usage": {"prompt_tokens": tokens, "total_tokens": tokens}})
