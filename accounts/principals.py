@@ -10,7 +10,7 @@ processes through ``gateway_project.invalidation``.
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from decimal import Decimal
 
 from asgiref.sync import sync_to_async
@@ -39,7 +39,6 @@ class Principal:
     user_budget: Decimal | None = None
     user_budget_period: str = "monthly"
     byok_encrypted: str | None = None
-    extra: dict = field(default_factory=dict, compare=False)
 
     @property
     def is_admin(self) -> bool:

@@ -24,9 +24,3 @@ def display_prefix(secret: str) -> str:
 def last4(secret: str) -> str:
     return secret[-4:] if len(secret) >= 4 else "****"
 
-
-def mask(secret: str) -> str:
-    """Return a form safe for logs and pages: ``sk-or-…abcd``."""
-    if len(secret) <= 8:
-        return "…" + last4(secret)
-    return secret[:6] + "…" + last4(secret)

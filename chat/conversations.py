@@ -150,7 +150,6 @@ _BY_CODE = {
     "upstream_quota_exhausted": "The free quota for this model is used up for today. Start a new conversation "
     "with another model, or add your own OpenRouter key in Settings.",
     "model_not_found": "This model is no longer available. Start a new conversation with another model.",
-    "model_gone": "This model is no longer available. Start a new conversation with another model.",
     "model_not_allowed": "You may not use this model. Start a new conversation with one of your models.",
     "upstream_timeout": "The model took too long to answer. Send again, or try another model.",
 }

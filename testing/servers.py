@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import os
 import signal
 import subprocess
@@ -140,10 +139,6 @@ def wait_until(predicate, timeout: float = 5.0, interval: float = 0.05):
         if time.monotonic() > deadline:
             raise AssertionError(f"condition not met within {timeout}s (last value: {value!r})")
         time.sleep(interval)
-
-
-def run_async(coro):
-    return asyncio.run(coro)
 
 
 def fresh_minute(margin: float = 15.0) -> None:
