@@ -94,6 +94,7 @@ def production_env(sim_port: int) -> dict[str, str]:
         "GATEWAY_DEFAULT_TPM": "100000000000",
         "ALLOWED_HOSTS": "127.0.0.1,localhost",
         "PYTHONUNBUFFERED": "1",
+        "GATEWAY_ENV_FILE": "",  # a developer's .env (make run writes one) must not reach the bench
     })
     return env
 

@@ -4,6 +4,10 @@ Every other module reads ``django.conf.settings`` (or, on the /v1 hot path,
 the ``Config`` object built here). Defaults make the embedded mode work with
 nothing set: SQLite, in-process cache, Celery tasks run inline, development
 secrets generated once into an ignored local file.
+
+The variables come from the real environment over the checkout's ``.env`` file
+(``GATEWAY_ENV_FILE`` names another file; empty turns the file off), so what
+``make run`` writes there is found by every command run in the checkout.
 """
 
 from __future__ import annotations
@@ -13,12 +17,16 @@ import os
 import re
 import secrets
 import sys
-from dataclasses import dataclass, field
+from collections.abc import Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import NoReturn
 
+from dotenv import dotenv_values
+
 BASE_DIR = Path(__file__).resolve().parent.parent
 LOCAL_SECRETS_FILE = BASE_DIR / ".local-secrets.json"
+ENV_FILE = BASE_DIR / ".env"
 
 OPENROUTER_DEFAULT_BASE_URL = "https://openrouter.ai/api/v1"
 DEFAULT_RPM = 600
@@ -144,16 +152,35 @@ class Config:
     orchestrator_max_models: int
     orchestrator_default_models: int
     synthesis_max_models: int
-    extra: dict[str, str] = field(default_factory=dict)
 
     @property
     def embedded(self) -> bool:
         return self.redis_url is None
 
 
-def load(env: dict[str, str] | None = None) -> Config:
-    """Build the configuration from ``env`` (``os.environ`` by default)."""
-    env = dict(os.environ if env is None else env)
+def environment(env: Mapping[str, str] | None = None) -> dict[str, str]:
+    """Return the variables to run with: ``env`` (``os.environ`` by default) over the env file's.
+
+    The file is ``GATEWAY_ENV_FILE`` (relative to the checkout; only the real environment
+    names it) or the checkout's ``.env``. A missing ``.env`` is no file, a missing named file
+    is an error, an empty name turns the file off.
+    """
+    env = os.environ if env is None else env
+    named = env.get("GATEWAY_ENV_FILE")
+    if named == "":
+        return dict(env)
+    path = ENV_FILE if named is None else BASE_DIR / named
+    if not path.is_file():
+        if named is None:
+            return dict(env)
+        raise ConfigError(f"GATEWAY_ENV_FILE names {path}, which is not a file; fix the path or set it empty")
+    from_file = {name: value for name, value in dotenv_values(path).items() if value is not None}
+    return {**from_file, **env}
+
+
+def load(env: Mapping[str, str] | None = None) -> Config:
+    """Build the configuration from ``env`` (by default ``environment()``: the process's and the env file's)."""
+    env = environment() if env is None else dict(env)
     debug = _bool(env.get("DJANGO_DEBUG"))
     if not debug:
         _require_strong(env)

@@ -3,8 +3,11 @@
 It gives the suite its environment: PostgreSQL and Redis on loopback (the real
 deployment's stores), strong throw-away secrets with DEBUG off, a free port for
 the OpenRouter simulator, and a server key pool. Variables already set win, so
-CI or a developer can point the suite elsewhere. When PostgreSQL or Redis is
-unreachable the run stops with a message; nothing is skipped.
+CI or a developer can point the suite elsewhere. The checkout's ``.env`` file
+(which ``make run`` writes) is turned off, for this process and every server it
+starts: the suite runs the same in a developer's checkout as in CI. When
+PostgreSQL or Redis is unreachable the run stops with a message; nothing is
+skipped.
 """
 
 from __future__ import annotations
@@ -44,6 +47,7 @@ _defaults = {
 }
 for _name, _value in _defaults.items():
     os.environ.setdefault(_name, _value)
+os.environ["GATEWAY_ENV_FILE"] = ""  # never the developer's .env (gateway_project.config.environment)
 os.environ["DJANGO_SETTINGS_MODULE"] = "gateway_project.settings"
 
 

@@ -124,3 +124,50 @@ def test_debug_mode_accepts_given_secrets_without_the_strength_check():
     cfg = config.load({"DJANGO_DEBUG": "1", "DJANGO_SECRET_KEY": "dev", "JWT_SECRET": "dev",
                        "ENCRYPTION_MASTER_KEY": STRONG["ENCRYPTION_MASTER_KEY"]})
     assert cfg.debug is True and cfg.secret_key == "dev"
+
+
+def _write(path, text: str):
+    path.write_text(text)
+    return path
+
+
+def test_env_file_supplies_what_the_real_environment_lacks_and_the_environment_wins(tmp_path):
+    env_file = _write(tmp_path / "gateway.env", "# written by make run\nDJANGO_DEBUG=1\n"
+                      "export ADMIN_EMAIL='boss@example.test'\nOPENROUTER_BASE_URL=http://from-file/api/v1\n")
+    env = config.environment({"GATEWAY_ENV_FILE": str(env_file), "OPENROUTER_BASE_URL": "http://real/api/v1"})
+    assert env["DJANGO_DEBUG"] == "1"
+    assert env["ADMIN_EMAIL"] == "boss@example.test"
+    assert env["OPENROUTER_BASE_URL"] == "http://real/api/v1"
+
+
+def test_checkout_env_file_is_read_by_default_and_an_empty_name_turns_it_off(tmp_path, monkeypatch):
+    monkeypatch.setattr(config, "ENV_FILE", _write(tmp_path / ".env", "OPENROUTER_API_KEYS=sk-or-from-file\n"))
+    assert config.environment({})["OPENROUTER_API_KEYS"] == "sk-or-from-file"
+    assert "OPENROUTER_API_KEYS" not in config.environment({"GATEWAY_ENV_FILE": ""})
+
+
+def test_missing_checkout_env_file_is_no_file(tmp_path, monkeypatch):
+    monkeypatch.setattr(config, "ENV_FILE", tmp_path / ".env")
+    assert config.environment({"ADMIN_EMAIL": "a@b.test"}) == {"ADMIN_EMAIL": "a@b.test"}
+
+
+def test_missing_named_env_file_stops_with_the_variable_named(tmp_path):
+    with pytest.raises(config.ConfigError, match="GATEWAY_ENV_FILE"):
+        config.environment({"GATEWAY_ENV_FILE": str(tmp_path / "absent.env")})
+
+
+def test_load_reads_the_env_file_when_given_no_mapping(tmp_path, monkeypatch):
+    env_file = _write(tmp_path / "strong.env", "".join(f"{k}={v}\n" for k, v in STRONG.items()) + "ADMIN_EMAIL=file@x.test\n")
+    monkeypatch.setattr(config.os, "environ", {"GATEWAY_ENV_FILE": str(env_file)})
+    cfg = config.load()
+    assert cfg.admin_email == "file@x.test" and cfg.secret_key == STRONG["DJANGO_SECRET_KEY"]
+
+
+def test_suite_never_reads_a_developers_env_file(tmp_path, monkeypatch):
+    from django.conf import settings
+
+    monkeypatch.setattr(config, "ENV_FILE", _write(tmp_path / ".env", "DJANGO_DEBUG=1\nOPENROUTER_API_KEYS=sk-or-dev\n"))
+    assert os.environ["GATEWAY_ENV_FILE"] == ""  # set by testing/env.py, inherited by every server the suite starts
+    env = config.environment()
+    assert env.get("OPENROUTER_API_KEYS") != "sk-or-dev" and env.get("DJANGO_DEBUG") == "0"
+    assert settings.GATEWAY.debug is False
