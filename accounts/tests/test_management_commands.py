@@ -55,3 +55,27 @@ def test_create_api_key_for_an_unknown_email_fails(db):
     with pytest.raises(CommandError, match="no user"):
         _run("create_api_key", "--email", "ghost@example.com")
     assert not GatewayKey.objects.exists()
+
+
+def test_seed_with_key_gives_a_new_admin_one_working_key_printed_once(gateway):
+    first = _run("seed", "--with-key")
+    shown = [line for line in first if line.startswith("gateway key for admin@localhost")]
+    assert len(shown) == 1
+    secret = shown[0].rsplit(": ", 1)[1]
+    admin = User.objects.get(email="admin@localhost")
+    assert GatewayKey.objects.get(user=admin).key_hash == hash_secret(secret)
+    sync_catalog()
+    client = openai.OpenAI(base_url=f"{gateway.url}/v1", api_key=secret, max_retries=0)
+    reply = client.chat.completions.create(model="meta-llama/llama-3.3-70b-instruct:free",
+                                           messages=[{"role": "user", "content": "Hi"}])
+    assert reply.choices[0].message.content
+
+    second = "\n".join(_run("seed", "--with-key"))
+    assert "gateway key" not in second and "sk-gw-" not in second
+    assert GatewayKey.objects.filter(user=admin).count() == 1
+
+
+def test_seed_without_with_key_creates_no_key(db):
+    lines = _run("seed")
+    assert not any("sk-gw-" in line for line in lines)
+    assert not GatewayKey.objects.exists()
