@@ -33,7 +33,7 @@ bench: $(BIN)/.installed
 	$(BIN)/python bench/run.py
 
 simulator: $(BIN)/.installed
-	$(BIN)/python manage.py simulate_openrouter --port $(SIM_PORT)
+	$(BIN)/python -m simulator --port $(SIM_PORT)
 
 clean:
 	rm -rf $(VENV) staticfiles
