@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import itertools
 import logging
 from collections.abc import Awaitable, Callable
 
@@ -39,6 +40,7 @@ UPSTREAM_POOL = "upstream_pool"
 TOPICS = frozenset({PRINCIPALS, CATALOG, UPSTREAM_POOL})
 _handlers: dict[str, list[Callable[[], None]]] = {}
 _generations: dict[str, int] = {}
+_ticks = itertools.count(1)  # next() on it is atomic: drops from two threads never share a generation
 
 
 def channel() -> str:
@@ -59,7 +61,7 @@ def register(topic: str, drop: Callable[[], None]) -> None:
 
 
 def generation(topic: str) -> int:
-    """How many times ``topic`` has been dropped in this process (see ``aload``)."""
+    """A number that changes whenever ``topic`` is dropped in this process (see ``aload``)."""
     return _generations.get(topic, 0)
 
 
@@ -74,7 +76,7 @@ def may_keep(topic: str, seen: int) -> bool:
 
 def drop_local(topic: str) -> None:
     """Drop every cache registered for ``topic`` in this process, and move its generation on."""
-    _generations[topic] = generation(topic) + 1
+    _generations[topic] = next(_ticks)
     for drop in _handlers.get(topic, ()):
         drop()
 
