@@ -30,17 +30,14 @@ def _fresh_state():
     """Every test starts with empty caches, limit counters and routing state, and a true clock."""
     from django.core.cache import cache
 
-    from accounts import principals
-    from chat.proxy import clock, pool
+    from chat.proxy import clock
     from chat.proxy.state import reset_store
+    from gateway_project import invalidation
     from gateway_project.redis_client import sync_client
-    from models_catalog import selectors
 
     sync_client().flushdb()
     cache.clear()
-    principals.invalidate_local()
-    selectors.invalidate_local()
-    pool.invalidate_local()
+    invalidation.drop_all_local()  # every cache registered itself with invalidation
     reset_store()
     clock.reset()
     yield

@@ -5,10 +5,13 @@ from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
 
 from accounts import services
 from accounts.models import GatewayKey, LedgerEntry, UpstreamKey, User
+from gateway_project import invalidation
+from gateway_project.announcing_admin import AnnouncingAdmin
 
 
 @admin.register(User)
-class UserAdmin(BaseUserAdmin):
+class UserAdmin(AnnouncingAdmin, BaseUserAdmin):
+    announces = (invalidation.PRINCIPALS,)
     ordering = ["id"]
     list_display = ["email", "role", "is_active", "date_joined"]
     list_filter = ["role", "is_active"]
@@ -21,15 +24,10 @@ class UserAdmin(BaseUserAdmin):
     add_fieldsets = [(None, {"classes": ["wide"], "fields": ["email", "password1", "password2", "role"]})]
     filter_horizontal: list = []
 
-    def save_model(self, request, obj, form, change):
-        super().save_model(request, obj, form, change)
-        from accounts import principals
-
-        principals.invalidate_user(obj.id)
-
 
 @admin.register(GatewayKey)
-class GatewayKeyAdmin(admin.ModelAdmin):
+class GatewayKeyAdmin(AnnouncingAdmin):
+    announces = (invalidation.PRINCIPALS,)
     list_display = ["name", "prefix", "user", "enabled", "expires_at", "created_at", "last_used_at", "deleted_at"]
     list_filter = ["enabled"]
     search_fields = ["name", "prefix", "user__email"]
@@ -47,15 +45,10 @@ class GatewayKeyAdmin(admin.ModelAdmin):
         for key in queryset:
             services.gateway_key_delete(key=key)
 
-    def save_model(self, request, obj, form, change):
-        super().save_model(request, obj, form, change)
-        from accounts import principals
-
-        principals.invalidate_user(obj.user_id)
-
 
 @admin.register(UpstreamKey)
-class UpstreamKeyAdmin(admin.ModelAdmin):
+class UpstreamKeyAdmin(AnnouncingAdmin):
+    announces = (invalidation.UPSTREAM_POOL,)
     list_display = ["id", "label", "provider", "account", "last4", "enabled", "created_at"]
     fields = ["label", "provider", "account", "last4", "enabled"]
     readonly_fields = ["last4"]

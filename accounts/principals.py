@@ -1,10 +1,9 @@
 """Who is calling /v1: the principal behind a gateway key or a JWT, cached in process.
 
 The hot path never queries the database per request: a principal is looked up
-once and kept for ``GATEWAY_AUTH_CACHE_TTL`` seconds. Every service that
-changes a user or a key calls ``invalidate_user``, which drops the entries in
-this process at once and, when Redis is configured, tells the other gateway
-processes through ``gateway_project.invalidation``.
+once and kept for ``GATEWAY_AUTH_CACHE_TTL`` seconds. Every service (and the
+Django admin) that changes a user or a key announces ``invalidation.PRINCIPALS``
+after its transaction commits, which drops this cache in every gateway process.
 """
 
 from __future__ import annotations
@@ -17,7 +16,7 @@ from asgiref.sync import sync_to_async
 from django.conf import settings
 from django.utils import timezone
 
-from gateway_project.singleflight import load_once
+from gateway_project import invalidation
 
 
 @dataclass(frozen=True)
@@ -66,7 +65,7 @@ def _cached(cache_key: str) -> tuple[bool, Principal | None]:
 
 
 def invalidate_local() -> None:
-    """Drop every cached principal in this process.
+    """Drop every cached principal in this process (registered for ``invalidation.PRINCIPALS``).
 
     Changes to users and keys are rare next to requests, so dropping everything
     (negative entries included, so a re-enabled key works at once) is simpler
@@ -75,12 +74,7 @@ def invalidate_local() -> None:
     _cache.clear()
 
 
-def invalidate_user(user_id: int) -> None:
-    """Drop a user's cached principals here and in every other gateway process."""
-    from gateway_project import invalidation
-
-    invalidate_local()
-    invalidation.publish("principals", str(user_id))
+invalidation.register(invalidation.PRINCIPALS, invalidate_local)
 
 
 def _user_fields(user) -> dict:
@@ -137,8 +131,17 @@ def principal_for_user(user_id: int) -> Principal | None:
     found, principal = _cached(cache_key)
     if found:
         return principal
+    seen = invalidation.generation(invalidation.PRINCIPALS)
     principal = _principal_for_user_id(user_id)
-    _remember(cache_key, principal)
+    if invalidation.may_keep(invalidation.PRINCIPALS, seen):
+        _remember(cache_key, principal)
+    return principal
+
+
+async def _aload(cache_key: str, load) -> Principal | None:
+    principal, keep = await invalidation.aload(invalidation.PRINCIPALS, cache_key, load)
+    if keep:
+        _remember(cache_key, principal)
     return principal
 
 
@@ -151,9 +154,7 @@ async def aprincipal_for_key_hash(key_hash: str) -> Principal | None:
             return None
         return principal
     load = sync_to_async(_principal_for_key_hash, thread_sensitive=False)
-    principal = await load_once(cache_key, lambda: load(key_hash))
-    _remember(cache_key, principal)
-    return principal
+    return await _aload(cache_key, lambda: load(key_hash))
 
 
 async def aprincipal_for_user(user_id: int) -> Principal | None:
@@ -163,6 +164,4 @@ async def aprincipal_for_user(user_id: int) -> Principal | None:
     if found:
         return principal
     load = sync_to_async(_principal_for_user_id, thread_sensitive=False)
-    principal = await load_once(cache_key, lambda: load(user_id))
-    _remember(cache_key, principal)
-    return principal
+    return await _aload(cache_key, lambda: load(user_id))

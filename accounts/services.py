@@ -13,7 +13,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.utils import timezone
 
-from accounts import crypto, principals
+from accounts import crypto
 from accounts.models import (
     CreditAccount,
     DeviceCode,
@@ -25,6 +25,7 @@ from accounts.models import (
     UserUpstreamKey,
 )
 from accounts.secrets_util import display_prefix, hash_secret, last4, new_gateway_secret
+from gateway_project import invalidation
 from gateway_project.errors import ApiError
 
 # ---------------------------------------------------------------- users
@@ -63,7 +64,7 @@ def user_set_role(*, user: User, role: str, by: User | None = None) -> User:
     user.role = role
     user.is_superuser = role == Role.ADMIN
     user.save(update_fields=["role", "is_superuser"])
-    transaction.on_commit(lambda: principals.invalidate_user(user.id))
+    invalidation.announce(invalidation.PRINCIPALS, detail=str(user.id))
     return user
 
 
@@ -77,7 +78,7 @@ def user_set_active(*, user: User, active: bool, by: User | None = None) -> User
         raise ApiError("You cannot disable your own account.", status_code=400)
     user.is_active = active
     user.save(update_fields=["is_active"])
-    transaction.on_commit(lambda: principals.invalidate_user(user.id))
+    invalidation.announce(invalidation.PRINCIPALS, detail=str(user.id))
     return user
 
 
@@ -90,7 +91,7 @@ def user_set_limits(
     for name in fields:
         setattr(user, name, values[name])
     user.save(update_fields=sorted(fields))
-    transaction.on_commit(lambda: principals.invalidate_user(user.id))
+    invalidation.announce(invalidation.PRINCIPALS, detail=str(user.id))
     return user
 
 
@@ -128,7 +129,7 @@ def gateway_key_update(*, key: GatewayKey, **changes) -> GatewayKey:
     for name, value in changes.items():
         setattr(key, name, value)
     key.save(update_fields=sorted(changes))
-    transaction.on_commit(lambda: principals.invalidate_user(key.user_id))
+    invalidation.announce(invalidation.PRINCIPALS, detail=str(key.user_id))
     return key
 
 
@@ -138,7 +139,7 @@ def gateway_key_delete(*, key: GatewayKey) -> None:
     key.deleted_at = timezone.now()
     key.enabled = False
     key.save(update_fields=["deleted_at", "enabled"])
-    transaction.on_commit(lambda: principals.invalidate_user(key.user_id))
+    invalidation.announce(invalidation.PRINCIPALS, detail=str(key.user_id))
 
 
 def gateway_key_touch(*, key_ids: set[int], when: datetime) -> None:
@@ -158,14 +159,14 @@ def user_upstream_key_set(*, user: User, api_key: str) -> UserUpstreamKey:
     record, _ = UserUpstreamKey.objects.update_or_create(
         user=user, defaults={"encrypted": crypto.encrypt(api_key), "last4": last4(api_key)}
     )
-    transaction.on_commit(lambda: principals.invalidate_user(user.id))
+    invalidation.announce(invalidation.PRINCIPALS, detail=str(user.id))
     return record
 
 
 @transaction.atomic
 def user_upstream_key_delete(*, user: User) -> bool:
     deleted, _ = UserUpstreamKey.objects.filter(user=user).delete()
-    transaction.on_commit(lambda: principals.invalidate_user(user.id))
+    invalidation.announce(invalidation.PRINCIPALS, detail=str(user.id))
     return bool(deleted)
 
 
@@ -188,9 +189,7 @@ def upstream_key_add(*, api_key: str, label: str = "", account: str = "", provid
             "provider": provider,
         },
     )
-    from gateway_project import invalidation
-
-    transaction.on_commit(lambda: invalidation.publish("upstream_pool"))
+    invalidation.announce(invalidation.UPSTREAM_POOL)
     return record
 
 
@@ -235,7 +234,9 @@ def secrets_rotate(*, old_keys: list[str]) -> int:
             setattr(record, field_name, crypto.encrypt(crypto.decrypt(value, extra_keys=old_keys)))
             record.save(update_fields=[field_name])
             changed += 1
-    principals.invalidate_user(0)
+        # Principals carry users' encrypted BYOK keys and the snapshot the providers' encrypted keys.
+        invalidation.announce(invalidation.PRINCIPALS)
+        invalidation.announce(invalidation.CATALOG)
     return changed
 
 

@@ -19,14 +19,9 @@ class Lifespan:
         self._tasks: list[asyncio.Task] = []
 
     async def startup(self) -> None:
-        from accounts import principals
         from chat.logbuffer import log_buffer
-        from chat.proxy import inflight, pool
-        from models_catalog import selectors as catalog
+        from chat.proxy import inflight
 
-        invalidation.register("principals", principals.invalidate_local)
-        invalidation.register("catalog", catalog.invalidate_local)
-        invalidation.register("upstream_pool", pool.invalidate_local)
         self._stop = asyncio.Event()
         log_buffer().start()
         self._tasks = [

@@ -1,28 +1,20 @@
-"""Django admin for the catalog. Every save calls ``selectors.invalidate()``; provider keys are write-only."""
+"""Django admin for the catalog. Every change is announced to every process's snapshot; provider keys are write-only."""
 
 from __future__ import annotations
 
 from django import forms
 from django.contrib import admin
 
-from models_catalog import selectors, services
+from gateway_project import invalidation
+from gateway_project.announcing_admin import AnnouncingAdmin
+from models_catalog import services
 from models_catalog.models import Alias, CatalogModel, Preset, Provider, UsageLimit
 
 
-class InvalidatingAdmin(admin.ModelAdmin):
+class CatalogAdmin(AnnouncingAdmin):
     """Refresh the /v1 snapshot in every process after any change made here."""
 
-    def save_model(self, request, obj, form, change):
-        super().save_model(request, obj, form, change)
-        selectors.invalidate()
-
-    def delete_model(self, request, obj):
-        super().delete_model(request, obj)
-        selectors.invalidate()
-
-    def delete_queryset(self, request, queryset):
-        super().delete_queryset(request, queryset)
-        selectors.invalidate()
+    announces = (invalidation.CATALOG,)
 
 
 class ProviderForm(forms.ModelForm):
@@ -35,7 +27,7 @@ class ProviderForm(forms.ModelForm):
 
 
 @admin.register(Provider)
-class ProviderAdmin(InvalidatingAdmin):
+class ProviderAdmin(CatalogAdmin):
     form = ProviderForm
     list_display = ["slug", "name", "kind", "base_url", "enabled", "api_key_last4", "last_sync_at", "last_sync_error"]
     readonly_fields = ["api_key_last4", "last_sync_at", "last_sync_error", "last_sync_summary"]
@@ -48,7 +40,7 @@ class ProviderAdmin(InvalidatingAdmin):
 
 
 @admin.register(CatalogModel)
-class CatalogModelAdmin(InvalidatingAdmin):
+class CatalogModelAdmin(CatalogAdmin):
     change_list_template = "admin/models_catalog/catalogmodel/change_list.html"
     list_display = ["model_id", "name", "provider", "enabled", "free", "listed", "supports_tools", "prompt_price",
                     "completion_price", "context_length", "disabled_reason"]
@@ -79,17 +71,17 @@ class CatalogModelAdmin(InvalidatingAdmin):
 
 
 @admin.register(Alias)
-class AliasAdmin(InvalidatingAdmin):
+class AliasAdmin(CatalogAdmin):
     list_display = ["alias", "model_id", "fallbacks"]
     search_fields = ["alias", "model_id"]
 
 
 @admin.register(Preset)
-class PresetAdmin(InvalidatingAdmin):
+class PresetAdmin(CatalogAdmin):
     list_display = ["name", "model_id", "fallbacks", "params"]
     search_fields = ["name", "model_id"]
 
 
 @admin.register(UsageLimit)
-class UsageLimitAdmin(InvalidatingAdmin):
+class UsageLimitAdmin(CatalogAdmin):
     list_display = ["__str__", "max_requests_per_day", "max_tokens_per_day", "updated_at"]

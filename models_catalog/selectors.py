@@ -1,4 +1,4 @@
-"""Reads of the catalog. The /v1 path reads one in-process snapshot, refreshed on change or TTL."""
+"""Reads of the catalog. The /v1 path reads one in-process snapshot, dropped when a change is announced or on TTL."""
 
 from __future__ import annotations
 
@@ -10,8 +10,8 @@ from asgiref.sync import sync_to_async
 from django.conf import settings
 from django.db.models import F, QuerySet
 
+from gateway_project import invalidation
 from gateway_project.errors import ApiError
-from gateway_project.singleflight import load_once
 from models_catalog.models import Alias, CatalogModel, Preset, Provider, UsageLimit, UserModelChoice
 
 
@@ -101,16 +101,11 @@ _snapshot: list[Snapshot] = []  # at most one; a list so no ``global`` is needed
 
 
 def invalidate_local() -> None:
-    """Drop this process's snapshot; the next read loads a fresh one."""
+    """Drop this process's snapshot; the next read loads a fresh one (registered for ``invalidation.CATALOG``)."""
     _snapshot.clear()
 
 
-def invalidate() -> None:
-    """Drop the snapshot here and in every other gateway process."""
-    from gateway_project import invalidation
-
-    invalidate_local()
-    invalidation.publish("catalog")
+invalidation.register(invalidation.CATALOG, invalidate_local)
 
 
 def _fresh() -> Snapshot | None:
@@ -123,8 +118,10 @@ def snapshot() -> Snapshot:
     """Return the catalog snapshot (cached in process)."""
     current = _fresh()
     if current is None:
+        seen = invalidation.generation(invalidation.CATALOG)
         current = load_snapshot()
-        _snapshot[:] = [current]
+        if invalidation.may_keep(invalidation.CATALOG, seen):
+            _snapshot[:] = [current]
     return current
 
 
@@ -132,8 +129,10 @@ async def asnapshot() -> Snapshot:
     """See snapshot()."""
     current = _fresh()
     if current is None:
-        current = await load_once("catalog-snapshot", sync_to_async(load_snapshot, thread_sensitive=False))
-        _snapshot[:] = [current]
+        load = sync_to_async(load_snapshot, thread_sensitive=False)
+        current, keep = await invalidation.aload(invalidation.CATALOG, "snapshot", load)
+        if keep:
+            _snapshot[:] = [current]
     return current
 
 

@@ -1,7 +1,8 @@
 """Writes for the catalog: providers, sync, toggles, aliases, presets, limits, users' own choices.
 
-Every write that changes what the /v1 snapshot holds ends with
-``selectors.invalidate()``, so every gateway process reloads it.
+Every write that changes what the /v1 snapshot holds announces
+``invalidation.CATALOG``; the announcement goes out after the transaction
+commits, so every gateway process reloads committed rows.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 
 from accounts import crypto
-from models_catalog import selectors
+from gateway_project import invalidation
 from models_catalog.models import Alias, CatalogModel, Preset, Provider, UsageLimit, UserModelChoice
 from models_catalog.sync import SyncError, apply_models, fetch_models
 
@@ -63,7 +64,7 @@ def provider_create(*, slug: str, name: str, kind: str, base_url: str = "", api_
     provider_api_key_apply(provider, api_key)
     provider.full_clean()
     provider.save()
-    selectors.invalidate()
+    invalidation.announce(invalidation.CATALOG)
     return provider
 
 
@@ -80,7 +81,7 @@ def provider_update(*, provider: Provider, name: str | None = None, base_url: st
     provider_api_key_apply(provider, api_key)
     provider.full_clean()
     provider.save()
-    selectors.invalidate()
+    invalidation.announce(invalidation.CATALOG)
     return provider
 
 
@@ -120,7 +121,6 @@ def catalog_sync(*, provider_slug: str = OPENROUTER_SLUG) -> dict:
         Provider.objects.filter(pk=provider.pk).update(last_sync_error=str(exc)[:2000])
         log.error("catalog sync of %s failed, catalog unchanged: %s", provider_slug, exc)
         raise
-    selectors.invalidate()
     log.info("catalog sync of %s: %s", provider_slug, {k: len(v) for k, v in result.as_dict().items()})
     return result.as_dict()
 
@@ -144,7 +144,7 @@ def model_mark_gone(*, model_id: str) -> int:
     changed = CatalogModel.objects.filter(model_id=model_id, enabled=True).update(
         enabled=False, disabled_reason="upstream answered 404 (model gone)"
     )
-    selectors.invalidate()
+    invalidation.announce(invalidation.CATALOG)
     return changed
 
 
@@ -153,7 +153,7 @@ def models_enable_free() -> int:
     changed = CatalogModel.objects.filter(free=True, listed=True, enabled=False).update(
         enabled=True, disabled_reason=""
     )
-    selectors.invalidate()
+    invalidation.announce(invalidation.CATALOG)
     return changed
 
 
@@ -163,7 +163,7 @@ def model_toggle(*, model: CatalogModel, enabled: bool | None = None) -> Catalog
     model.enabled = (not model.enabled) if enabled is None else enabled
     model.disabled_reason = "" if model.enabled else "disabled by an admin"
     model.save(update_fields=["enabled", "disabled_reason", "updated_at"])
-    selectors.invalidate()
+    invalidation.announce(invalidation.CATALOG)
     return model
 
 
@@ -188,7 +188,7 @@ def alias_set(*, alias: str, model_id: str, fallbacks: list[str] | None = None) 
     fallbacks = [f for f in dict.fromkeys(fallbacks or []) if f != model_id]
     _check_models_exist([model_id, *fallbacks])
     record, _ = Alias.objects.update_or_create(alias=alias, defaults={"model_id": model_id, "fallbacks": fallbacks})
-    selectors.invalidate()
+    invalidation.announce(invalidation.CATALOG)
     return record
 
 
@@ -196,7 +196,7 @@ def alias_set(*, alias: str, model_id: str, fallbacks: list[str] | None = None) 
 def alias_delete(*, alias: Alias) -> None:
     """Remove an alias; requests naming it get 404 from then on."""
     alias.delete()
-    selectors.invalidate()
+    invalidation.announce(invalidation.CATALOG)
 
 
 @transaction.atomic
@@ -211,7 +211,7 @@ def preset_set(*, name: str, model_id: str, fallbacks: list[str] | None = None, 
     record, _ = Preset.objects.update_or_create(
         name=name, defaults={"model_id": model_id, "fallbacks": fallbacks, "params": params}
     )
-    selectors.invalidate()
+    invalidation.announce(invalidation.CATALOG)
     return record
 
 
@@ -219,7 +219,7 @@ def preset_set(*, name: str, model_id: str, fallbacks: list[str] | None = None, 
 def preset_delete(*, preset: Preset) -> None:
     """Remove ``@preset/<name>``; requests naming it get 404 from then on."""
     preset.delete()
-    selectors.invalidate()
+    invalidation.announce(invalidation.CATALOG)
 
 
 @transaction.atomic
@@ -233,7 +233,7 @@ def usage_limit_set(*, model: CatalogModel | None, max_requests_per_day: int | N
     limit.max_requests_per_day = max_requests_per_day
     limit.max_tokens_per_day = max_tokens_per_day
     limit.save()
-    selectors.invalidate()
+    invalidation.announce(invalidation.CATALOG)
     return limit
 
 
@@ -241,7 +241,7 @@ def usage_limit_set(*, model: CatalogModel | None, max_requests_per_day: int | N
 def usage_limit_delete(*, limit: UsageLimit) -> None:
     """Remove a limit: a model's falls back to the default, the default's to no limit."""
     limit.delete()
-    selectors.invalidate()
+    invalidation.announce(invalidation.CATALOG)
 
 
 # ---------------------------------------------------------------- a user's own choices

@@ -17,6 +17,7 @@ import httpx
 from django.db import transaction
 from django.utils import timezone
 
+from gateway_project import invalidation
 from models_catalog.adapters import for_kind
 from models_catalog.models import CatalogModel, Provider
 
@@ -202,4 +203,5 @@ def apply_models(provider: Provider, entries: list[Parsed]) -> SyncResult:
     provider.last_sync_error = ""
     provider.last_sync_summary = {k: len(v) for k, v in result.as_dict().items()}
     provider.save(update_fields=["last_sync_at", "last_sync_error", "last_sync_summary"])
+    invalidation.announce(invalidation.CATALOG)
     return result

@@ -23,7 +23,7 @@ def make_key(user: User, **kwargs) -> str:
 
 def sync_catalog(*enable: str) -> None:
     """Sync the catalog from the simulator and enable the given models (all free ones when none given)."""
-    from models_catalog import selectors
+    from gateway_project import invalidation
     from models_catalog.models import CatalogModel
     from models_catalog.services import catalog_seed, catalog_sync, models_enable_free
 
@@ -31,7 +31,7 @@ def sync_catalog(*enable: str) -> None:
     catalog_sync()
     if enable:
         CatalogModel.objects.filter(model_id__in=enable).update(enabled=True, disabled_reason="")
-        selectors.invalidate()
+        invalidation.announce(invalidation.CATALOG)
     else:
         models_enable_free()
 

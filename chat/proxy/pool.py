@@ -19,6 +19,7 @@ from asgiref.sync import sync_to_async
 from django.conf import settings
 
 from chat.proxy.state import StateUnavailable, store
+from gateway_project import invalidation
 from gateway_project.singleflight import load_once
 
 log = logging.getLogger(__name__)
@@ -77,16 +78,22 @@ POOL_TTL = 30.0
 
 
 def invalidate_local() -> None:
+    """Drop the pool and the account health read in this process (registered for ``invalidation.UPSTREAM_POOL``)."""
     _pool.clear()
     _health_cache.clear()
 
 
+invalidation.register(invalidation.UPSTREAM_POOL, invalidate_local)
+
+
 async def server_pool() -> list[Credential]:
-    """The server's upstream keys (env and admin-added), cached for ``POOL_TTL`` seconds."""
+    """The server's upstream keys (env and admin-added), cached for ``POOL_TTL`` seconds or until a change is announced."""
     if _pool and _pool[0][0] > time.monotonic():
         return _pool[0][1]
-    creds = await load_once("server-pool", sync_to_async(_load_pool, thread_sensitive=False))
-    _pool[:] = [(time.monotonic() + POOL_TTL, creds)]
+    load = sync_to_async(_load_pool, thread_sensitive=False)
+    creds, keep = await invalidation.aload(invalidation.UPSTREAM_POOL, "server-pool", load)
+    if keep:
+        _pool[:] = [(time.monotonic() + POOL_TTL, creds)]
     return creds
 
 

@@ -142,14 +142,14 @@ def _sim_requests():
 
 
 def test_a_refusal_is_an_error_event_that_says_what_to_do_and_leaves_no_message(gateway, http, owner, settings):
+    from gateway_project import invalidation
     from models_catalog.models import CatalogModel
-    from models_catalog.selectors import invalidate
 
     headers = jwt_headers(owner)
     base = f"{gateway.url}/api/conversations"
     conversation = http.post(base, json={"model": MODEL}, headers=headers).json()
     CatalogModel.objects.filter(model_id=MODEL).update(enabled=False)
-    invalidate()
+    invalidation.announce(invalidation.CATALOG)
     response = http.post(f"{base}/{conversation['id']}/messages/stream", json={"content": "hello"}, headers=headers)
     name, error = parse_sse(response.text)[-1]
     assert name == "error"

@@ -9,8 +9,8 @@ import pytest
 from accounts.models import BudgetUsage, CreditAccount, GatewayKey, LedgerEntry
 from accounts.services import credits_top_up, gateway_key_update
 from chat.tests.conftest import LLAMA
+from gateway_project import invalidation
 from models_catalog.models import CatalogModel
-from models_catalog.selectors import invalidate
 from testing.servers import wait_until
 
 PAID = "openai/gpt-4o-mini"  # $0.15 / $0.60 per million tokens in the simulator's catalog
@@ -22,7 +22,7 @@ COST = Decimal("0.000004")  # 5 prompt + 6 completion tokens as the simulator re
 @pytest.fixture
 def paid(caller):
     CatalogModel.objects.filter(model_id=PAID).update(enabled=True)
-    invalidate()
+    invalidation.announce(invalidation.CATALOG)
     return caller
 
 

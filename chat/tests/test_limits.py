@@ -5,8 +5,8 @@ import pytest
 
 from chat.proxy import clock
 from chat.tests.conftest import LLAMA, QWEN
+from gateway_project import invalidation
 from models_catalog.models import CatalogModel, UsageLimit
-from models_catalog.selectors import invalidate
 from testing.factories import make_key, openai_client
 from testing.servers import fresh_minute
 
@@ -74,7 +74,7 @@ def test_two_processes_sharing_redis_admit_at_most_the_limit(caller, gateway_pro
 def test_daily_usage_limit_names_the_limit_and_resets_at_utc_midnight(caller, sim):
     model = CatalogModel.objects.get(model_id=LLAMA)
     UsageLimit.objects.create(model=model, max_requests_per_day=2)
-    invalidate()
+    invalidation.announce(invalidation.CATALOG)
     for _ in range(2):
         caller.client.chat.completions.create(model=LLAMA, messages=USER)
     with pytest.raises(openai.RateLimitError) as raised:
@@ -96,7 +96,7 @@ def test_daily_usage_limit_names_the_limit_and_resets_at_utc_midnight(caller, si
 
 def test_default_daily_token_limit_applies_to_every_model(caller):
     UsageLimit.objects.create(model=None, max_tokens_per_day=12)
-    invalidate()
+    invalidation.announce(invalidation.CATALOG)
     caller.client.chat.completions.create(model=QWEN, messages=[{"role": "user", "content": "one two three four"}])
     with pytest.raises(openai.RateLimitError) as raised:
         caller.client.chat.completions.create(model=QWEN, messages=USER)

@@ -66,14 +66,14 @@ def test_a_hostile_answer_renders_as_text_and_runs_no_script(gateway, logged_in_
 
 
 def test_a_refused_message_says_what_to_do_and_keeps_the_draft(gateway, logged_in_page):
+    from gateway_project import invalidation
     from models_catalog.models import CatalogModel
-    from models_catalog.selectors import invalidate
 
     sync_catalog(MODEL)
     page, user = logged_in_page()
     _start_conversation(page)
     CatalogModel.objects.filter(model_id=MODEL).update(enabled=False)
-    invalidate()
+    invalidation.announce(invalidation.CATALOG)
     page.get_by_role("textbox", name="Message").fill("Are you there?")
     page.get_by_role("button", name="Send").click()
     alert = page.locator("#composer-error")

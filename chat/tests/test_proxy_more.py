@@ -4,8 +4,8 @@ import openai
 import pytest
 
 from chat.tests.conftest import LLAMA, QWEN
+from gateway_project import invalidation
 from models_catalog.models import Preset
-from models_catalog.selectors import invalidate
 from testing.factories import make_key, openai_client
 
 USER = [{"role": "user", "content": "hi"}]
@@ -41,7 +41,7 @@ def test_embeddings_and_other_paths_pass_through(caller, gateway, http, sim):
 
 def test_preset_supplies_model_fallbacks_and_default_parameters(caller, sim):
     Preset.objects.create(name="cheap", model_id=LLAMA, fallbacks=[QWEN], params={"temperature": 0.2, "max_tokens": 50})
-    invalidate()
+    invalidation.announce(invalidation.CATALOG)
     raw = caller.client.chat.completions.with_raw_response.create(
         model="@preset/cheap", messages=USER, temperature=0.9, extra_body={"sim": {"faults": {LLAMA: "503"}}})
     assert raw.headers["x-gateway-model"] == QWEN

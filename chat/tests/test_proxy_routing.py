@@ -7,8 +7,8 @@ import openai
 import pytest
 
 from chat.tests.conftest import LLAMA, MISTRAL, QWEN
+from gateway_project import invalidation
 from models_catalog.models import Alias, CatalogModel
-from models_catalog.selectors import invalidate
 from testing.env import POOL_KEYS
 from testing.servers import wait_until
 
@@ -32,7 +32,7 @@ def test_fallback_list_moves_to_the_next_model(caller, sim, fault):
 
 def test_alias_resolves_with_its_fallbacks(caller, sim):
     Alias.objects.create(alias="gpt-4o", model_id=LLAMA, fallbacks=[MISTRAL])
-    invalidate()
+    invalidation.announce(invalidation.CATALOG)
     raw = caller.client.chat.completions.with_raw_response.create(
         model="gpt-4o", messages=USER, extra_body={"sim": {"faults": {LLAMA: "502"}}})
     assert _served(raw)[0] == MISTRAL

@@ -66,11 +66,11 @@ def test_retention_purge_deletes_only_old_rows(db):
 def test_user_usage_shows_todays_use_against_limits(caller, gateway, http):
     from rest_framework_simplejwt.tokens import RefreshToken
 
+    from gateway_project import invalidation
     from models_catalog.models import CatalogModel, UsageLimit
-    from models_catalog.selectors import invalidate
 
     UsageLimit.objects.create(model=CatalogModel.objects.get(model_id=LLAMA), max_requests_per_day=5)
-    invalidate()
+    invalidation.announce(invalidation.CATALOG)
     caller.client.chat.completions.create(model=LLAMA, messages=USER)
     wait_until(lambda: RequestLog.objects.count() == 1)
     token = str(RefreshToken.for_user(caller.user).access_token)

@@ -49,7 +49,7 @@ def anon_api(gateway):
 @pytest.fixture
 def anthropic_provider(sim, transactional_db):
     """An Anthropic provider on the simulator's Messages API, synced, with its Claude models enabled."""
-    from models_catalog import selectors
+    from gateway_project import invalidation
     from models_catalog.models import CatalogModel
     from models_catalog.services import catalog_sync, provider_create
 
@@ -57,5 +57,5 @@ def anthropic_provider(sim, transactional_db):
                                base_url=f"{sim.root}/anthropic/v1", api_key="sk-ant-sim-key-1234")
     catalog_sync(provider_slug="anthropic")
     CatalogModel.objects.filter(provider=provider).update(enabled=True)
-    selectors.invalidate()
+    invalidation.announce(invalidation.CATALOG)
     return provider
