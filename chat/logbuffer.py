@@ -5,6 +5,15 @@ the ASGI lifespan) writes them with one ``bulk_create`` per batch every
 ``GATEWAY_LOG_FLUSH_INTERVAL`` seconds or as soon as ``GATEWAY_LOG_BATCH_SIZE``
 rows wait, and ``drain()`` writes whatever is left when the server stops.
 See docs/decisions/0003-request-logs.md.
+
+One bad row never stops the others: every row is made storable first
+(chat.log_storable); a batch that still fails is written row by row, and a row
+that fails on its own is set aside, logged once with its request id and
+counted. Only a database that cannot be reached keeps rows queued for the next
+try. The queue is bounded by back-pressure: at ``GATEWAY_LOG_QUEUE_MAX`` queued
+rows ``accepting()`` turns false and new /v1 requests are refused with a 503
+until the flusher catches up; rows of requests already admitted are always
+kept. See docs/decisions/0007-v1-input-and-log-rows.md.
 """
 
 from __future__ import annotations
@@ -13,13 +22,28 @@ import asyncio
 import functools
 import logging
 from collections import deque
+from dataclasses import dataclass
 
 from asgiref.sync import sync_to_async
 from django.conf import settings
+from django.db import IntegrityError, InterfaceError, OperationalError, transaction
 from django.utils import timezone
 
+from chat.log_storable import storable
+
 log = logging.getLogger(__name__)
-MAX_PENDING = 200_000  # beyond this, rows are written inline rather than dropped
+SET_ASIDE_KEPT = 100  # the last rows set aside stay in memory for an operator (and tests) to look at
+UNREACHABLE = (OperationalError, InterfaceError)  # the database, not the row: keep the rows and retry
+
+
+@dataclass(frozen=True)
+class LogStats:
+    """What /metrics (or an operator) can read about the buffer."""
+
+    queue_depth: int
+    queue_max: int
+    rows_set_aside: int
+    requests_refused: int
 
 
 class LogBuffer:
@@ -30,9 +54,40 @@ class LogBuffer:
         self._lock: asyncio.Lock | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._stopping = False
+        self.set_aside: deque[dict] = deque(maxlen=SET_ASIDE_KEPT)
+        self._set_aside_count = 0
+        self._refused = 0
+        self._backlogged = False
 
     def __len__(self) -> int:
         return len(self._rows)
+
+    def accepting(self) -> bool:
+        """Return False while ``GATEWAY_LOG_QUEUE_MAX`` rows wait: the caller refuses the request (back-pressure).
+
+        Each refusal is counted; the first of a backlog, and its end, are logged.
+        """
+        full = len(self._rows) >= settings.GATEWAY.log_queue_max
+        if full:
+            self._refused += 1
+            if not self._backlogged:
+                log.error("request-log queue is full (%s rows); refusing new requests until it drains",
+                          len(self._rows))
+        elif self._backlogged:
+            log.warning("request-log queue is below its bound again (%s rows); accepting requests", len(self._rows))
+        self._backlogged = full
+        return not full
+
+    def stats(self) -> LogStats:
+        """Return the queue depth, its bound, and how many rows were set aside and requests refused so far."""
+        return LogStats(len(self._rows), settings.GATEWAY.log_queue_max, self._set_aside_count, self._refused)
+
+    def _put_aside(self, failures: list[tuple[dict, Exception]]) -> None:
+        for row, exc in failures:
+            self._set_aside_count += 1
+            self.set_aside.append(row)
+            log.error("request-log row %s cannot be written and is set aside (%s: %s)",
+                      row.get("request_id"), type(exc).__name__, (str(exc).splitlines() or [""])[0][:200])
 
     def add(self, row: dict) -> None:
         """Queue one row; never blocks, never touches the database."""
@@ -79,11 +134,12 @@ class LogBuffer:
                 batch = [self._rows.popleft() for _ in range(min(len(self._rows), settings.GATEWAY.log_batch_size))]
                 try:
                     # Shielded: a batch being written in its thread is never abandoned half-way.
-                    await asyncio.shield(sync_to_async(_write_batch, thread_sensitive=False)(batch))
+                    failures = await asyncio.shield(sync_to_async(_write_batch, thread_sensitive=False)(batch))
                 except Exception:
-                    self._rows.extendleft(reversed(batch))
+                    self._rows.extendleft(reversed(batch))  # the database is unreachable: every row waits
                     raise
-                written += len(batch)
+                self._put_aside(failures)
+                written += len(batch) - len(failures)
             return written
 
     def flush_from_thread(self, timeout: float = 10.0) -> int:
@@ -97,11 +153,12 @@ class LogBuffer:
         self._rows.clear()
 
     def flush_sync(self) -> int:
+        """Write every queued row from this thread (no event loop); return how many were written."""
         batch = list(self._rows)
         self._rows.clear()
-        if batch:
-            _write_batch(batch)
-        return len(batch)
+        failures = _write_batch(batch) if batch else []
+        self._put_aside(failures)
+        return len(batch) - len(failures)
 
     async def drain(self) -> None:
         """Stop the flusher after the batch it is writing, then write everything left (server shutdown)."""
@@ -124,27 +181,41 @@ class LogBuffer:
                 await asyncio.sleep(0.2)
 
 
-def _write_batch(rows: list[dict]) -> None:
-    from django.db import IntegrityError, transaction
+def _write_batch(rows: list[dict]) -> list[tuple[dict, Exception]]:
+    """Write ``rows``; return the rows that cannot be stored, with why. Raise only when the database is unreachable.
 
+    Writing is idempotent (``request_id`` is unique and conflicts are ignored), so a batch
+    retried after a lost connection never doubles a row.
+    """
+    # Imported here: this module is imported by the /v1 app before Django's app registry is ready.
     from accounts.services import gateway_key_touch
     from chat.models import RequestLog
 
-    try:
+    def insert(batch: list[dict]) -> None:
         with transaction.atomic():
-            RequestLog.objects.bulk_create([RequestLog(**row) for row in rows], ignore_conflicts=True)
-    except IntegrityError:
-        # A user or key deleted while its request was in flight: keep the row, drop the link.
-        for row in rows:
+            RequestLog.objects.bulk_create([RequestLog(**row) for row in batch], ignore_conflicts=True)
+
+    ready = [storable(row) for row in rows]
+    failures: list[tuple[dict, Exception]] = []
+    try:
+        insert(ready)
+    except UNREACHABLE:
+        raise
+    except Exception:
+        for row in ready:  # find the row at fault; every other row is still written
             try:
-                with transaction.atomic():
-                    RequestLog.objects.bulk_create([RequestLog(**row)], ignore_conflicts=True)
-            except IntegrityError:
-                with transaction.atomic():
-                    RequestLog.objects.bulk_create([RequestLog(**{**row, "user_id": None, "key_id": None})],
-                                                   ignore_conflicts=True)
+                try:
+                    insert([row])
+                except IntegrityError:
+                    # A user or key deleted while its request was in flight: keep the row, drop the link.
+                    insert([{**row, "user_id": None, "key_id": None}])
+            except UNREACHABLE:
+                raise
+            except Exception as exc:
+                failures.append((row, exc))
     key_ids = {row["key_id"] for row in rows if row.get("key_id")}
     gateway_key_touch(key_ids=key_ids, when=timezone.now())
+    return failures
 
 
 @functools.cache

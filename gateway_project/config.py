@@ -141,6 +141,7 @@ class Config:
     log_retention_days: int
     log_flush_interval_s: float
     log_batch_size: int
+    log_queue_max: int
     auth_cache_ttl_s: float
     health_cache_ttl_s: float
     catalog_cache_ttl_s: float
@@ -229,6 +230,7 @@ def load(env: Mapping[str, str] | None = None) -> Config:
         log_retention_days=_int(env, "GATEWAY_LOG_RETENTION_DAYS", 30),
         log_flush_interval_s=float(env.get("GATEWAY_LOG_FLUSH_INTERVAL") or 0.5),
         log_batch_size=_int(env, "GATEWAY_LOG_BATCH_SIZE", 500),
+        log_queue_max=_int(env, "GATEWAY_LOG_QUEUE_MAX", 100_000, minimum=1),
         auth_cache_ttl_s=float(env.get("GATEWAY_AUTH_CACHE_TTL") or 5),
         health_cache_ttl_s=float(env.get("GATEWAY_HEALTH_CACHE_TTL") or 0.25),
         catalog_cache_ttl_s=float(env.get("GATEWAY_CATALOG_CACHE_TTL") or 5),

@@ -1,8 +1,15 @@
-"""Small ASGI helpers for the proxy: read a bounded body, send a whole response."""
+"""Small ASGI helpers for the proxy: read a bounded body, encode headers, send a whole response."""
 
 from __future__ import annotations
 
+import string
+from urllib.parse import quote
+
 from chat.proxy.errors import ProxyError
+
+# Visible ASCII and the space pass unchanged; '%' only when nothing else needs escaping (see header_value()).
+_PLAIN = frozenset(string.printable) - frozenset("\t\n\r\x0b\x0c")
+_QUOTE_SAFE = "".join(sorted(_PLAIN - {"%"}))
 
 
 async def read_body(receive, limit: int) -> bytes:
@@ -22,8 +29,22 @@ async def read_body(receive, limit: int) -> bytes:
             return b"".join(chunks)
 
 
+def header_value(value: object) -> bytes:
+    """Return ``value`` as header bytes that any client can read and that cannot split the header.
+
+    Visible ASCII is sent as it is. Anything else (a model id in another script, a control
+    character, CR or LF) makes the whole value percent-encoded UTF-8, the value encoding of
+    RFC 8187: ``café`` is sent as ``caf%C3%A9``; decode with ``urllib.parse.unquote``.
+    """
+    text = str(value)
+    if _PLAIN.issuperset(text):
+        return text.encode("ascii")
+    return quote(text, safe=_QUOTE_SAFE).encode("ascii")
+
+
 def encode_headers(headers: dict[str, str]) -> list[tuple[bytes, bytes]]:
-    return [(k.encode("latin-1"), str(v).encode("latin-1")) for k, v in headers.items()]
+    """Encode response headers for ASGI; values go through header_value(), the one place that does it."""
+    return [(k.encode("latin-1"), header_value(v)) for k, v in headers.items()]
 
 
 async def send_whole(send, status: int, body: bytes, headers: dict[str, str], content_type: bytes = b"application/json") -> None:

@@ -85,8 +85,16 @@ def _apply_preset(body: dict, params: dict) -> dict:
     return merged
 
 
+def refuse_when_log_backlogged() -> None:
+    """Raise 503 while the request-log queue is full: back-pressure, so that no log row is ever dropped."""
+    if not log_buffer().accepting():
+        raise ProxyError(503, "The gateway is catching up on writing request logs; retry in a second.",
+                         code="log_backlog", headers={"retry-after": "1"})
+
+
 async def prepare(*, principal: Principal, body: dict, source: str, request_id: str | None = None) -> Exchange:
     """Validate, resolve the model, admit against limits and reserve credit. Raise ProxyError when refused."""
+    refuse_when_log_backlogged()
     validate_chat(body)
     snapshot = await asnapshot()
     requested = body["model"].strip()
@@ -255,8 +263,8 @@ def _record(exchange: Exchange, cost: Decimal) -> None:
 def record_refusal(*, principal: Principal | None, request_id: str, body: dict | None, source: str,
                    error: ProxyError, started: float) -> None:
     """Log a request refused before routing (validation, limits, credits)."""
-    if principal is None:
-        return  # unauthenticated noise is not a user's request
+    if principal is None or error.code == "log_backlog":
+        return  # unauthenticated noise is not a user's request; a backlog refusal would only grow the backlog
     log_buffer().add(
         {
             "request_id": request_id,

@@ -16,7 +16,9 @@ from chat.logbuffer import log_buffer
 from chat.proxy import clock, pool, upstream
 from chat.proxy.asgi_io import encode_headers, read_body
 from chat.proxy.errors import ProxyError
+from chat.proxy.exchange import refuse_when_log_backlogged
 from chat.proxy.router import credentials_for
+from chat.proxy.validation import parse_json_object
 from models_catalog.selectors import ModelInfo, ProviderInfo
 
 _HOP_BY_HOP = {b"connection", b"keep-alive", b"transfer-encoding", b"te", b"trailer", b"upgrade",
@@ -33,7 +35,10 @@ def _openrouter_stub() -> ModelInfo:
 async def forward(scope, receive, send, principal: Principal, request_id: str) -> None:
     cfg = settings.GATEWAY
     started = time.monotonic()
+    refuse_when_log_backlogged()
     body = await read_body(receive, cfg.max_body_bytes)
+    if body:  # the same whole-body rules as chat: the upstream is never sent what it cannot parse
+        parse_json_object(body, dict(scope["headers"]).get(b"content-type", b"").decode("latin-1"))
     creds = await credentials_for(_openrouter_stub(), principal)
     health = await pool.read_health([c.account for c in creds])
     now = time.time()

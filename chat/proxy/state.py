@@ -34,6 +34,8 @@ class Counter:
 
 @dataclass(frozen=True)
 class CheckResult:
+    """The outcome of one check; ``values`` and ``ttls`` hold one entry per counter, whatever the outcome."""
+
     ok: bool
     failed: int  # index of the first counter over its limit, -1 when ok
     values: tuple[int, ...]  # each counter's value after the check
@@ -44,6 +46,7 @@ _CHECK_LUA = """
 local n = #KEYS
 local values = {}
 local ttls = {}
+local failed = 0
 for i = 1, n do
   local limit = tonumber(ARGV[(i - 1) * 3 + 1])
   local ttl = tonumber(ARGV[(i - 1) * 3 + 2])
@@ -55,9 +58,10 @@ for i = 1, n do
   ttls[i] = left
   local over
   if cost == 0 then over = current >= limit else over = current + cost > limit end
-  if over then
-    return {i, values, ttls}
-  end
+  if over and failed == 0 then failed = i end
+end
+if failed > 0 then
+  return {failed, values, ttls}
 end
 for i = 1, n do
   local ttl = tonumber(ARGV[(i - 1) * 3 + 2])
@@ -107,13 +111,16 @@ class MemoryState:
     async def check(self, counters: list[Counter]) -> CheckResult:
         now = time.monotonic()
         values, ttls = [], []
-        for i, c in enumerate(counters):
+        failed = -1
+        for i, c in enumerate(counters):  # every counter is read, as in the Redis script: callers index any of them
             current, expires = self._get(c.key, now)
             values.append(current)
             ttls.append(int(expires - now) if expires else c.ttl)
             over = current >= c.limit if c.cost == 0 else current + c.cost > c.limit
-            if over:
-                return CheckResult(False, i, tuple(values), tuple(ttls))
+            if over and failed < 0:
+                failed = i
+        if failed >= 0:
+            return CheckResult(False, failed, tuple(values), tuple(ttls))
         for i, c in enumerate(counters):
             if c.cost:
                 current, expires = self._get(c.key, now)
@@ -223,9 +230,7 @@ class RedisState:
                 failed, values, ttls = await client.evalsha(self._script_sha, len(keys), *keys, *args)
             except Exception as again:
                 raise StateUnavailable(str(again)) from again
-        values = [int(v) for v in values] + [0] * (len(keys) - len(values))
-        ttls = [int(t) for t in ttls] + [c.ttl for c in counters[len(ttls):]]
-        return CheckResult(failed == 0, int(failed) - 1, tuple(values), tuple(ttls))
+        return CheckResult(failed == 0, int(failed) - 1, tuple(int(v) for v in values), tuple(int(t) for t in ttls))
 
     async def charge(self, items: list[tuple[str, int, int]]) -> None:
         """Add ``amount`` to each counter soon: with this process's next check, or within CHARGE_FLUSH_S.

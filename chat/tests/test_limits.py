@@ -114,3 +114,24 @@ def test_unreachable_redis_follows_the_failure_mode_setting(caller, gateway_proc
     health = http.get(f"{proc.url}/health/ready").json()
     assert health["dependencies"]["redis"] == "down"
     assert health["redisFailureMode"] == mode
+
+
+@pytest.mark.parametrize("store", ["memory", "redis"])
+def test_a_key_over_its_own_rpm_gets_a_json_429_from_either_store(caller, gateway_process_factory, http, store):
+    """The key's counter is the first one checked: the answer still carries every limit header."""
+    import os
+
+    from accounts.models import GatewayKey
+    from accounts.services import gateway_key_update
+
+    gateway_key_update(key=GatewayKey.objects.get(user=caller.user), rpm=1)
+    proc = gateway_process_factory(REDIS_URL="" if store == "memory" else os.environ["REDIS_URL"])
+    fresh_minute()
+    url, auth = f"{proc.url}/v1/chat/completions", {"Authorization": f"Bearer {caller.secret}"}
+    assert http.post(url, headers=auth, json={"model": LLAMA, "messages": USER}).status_code == 200
+    r = http.post(url, headers=auth, json={"model": LLAMA, "messages": USER})
+    assert r.status_code == 429
+    assert r.json()["error"]["code"] == "rate_limit_exceeded"
+    assert r.headers["x-ratelimit-limit-requests"] == "1"
+    assert r.headers["x-ratelimit-remaining-requests"] == "0"
+    assert "x-ratelimit-remaining-tokens" in r.headers
