@@ -3,7 +3,8 @@
 Routes under ``/api/v1``: ``GET /models``, ``POST /chat/completions``,
 ``POST /embeddings``, ``GET /key``. Control routes under ``/_sim`` let tests
 and demos change its state: ``POST /_sim/reset``, ``POST /_sim/config``,
-``GET /_sim/state``, ``GET /_sim/requests``. Anthropic's Messages API is
+``GET /_sim/state``, ``GET /_sim/requests`` (chat requests), ``GET /_sim/paths``
+(method and path of every request that carried a key, whatever its route). Anthropic's Messages API is
 simulated under ``/anthropic/v1`` (``chat.simulator.anthropic``).
 
 Faults are chosen per request, so tests stay deterministic: a request body may
@@ -59,6 +60,7 @@ class SimState:
     windows: dict[str, _Window] = field(default_factory=dict)
     fault_hits: dict[str, int] = field(default_factory=dict)
     requests: list[dict] = field(default_factory=list)
+    paths: list[dict] = field(default_factory=list)  # every request that carried a key: {method, path}
     record_requests: bool = True
     in_flight: int = 0
     disconnects: int = 0
@@ -142,6 +144,8 @@ class Simulator:
             body += message.get("body", b"")
             if not message.get("more_body"):
                 break
+        if any(k.lower() == b"authorization" for k, _ in scope["headers"]):
+            self.state.paths.append({"method": scope["method"], "path": scope["path"]})
         disconnected = asyncio.Event()
 
         async def watch() -> None:
@@ -237,6 +241,8 @@ class Simulator:
             await self._send_json(send, 200, state.snapshot())
         elif path == "/_sim/requests" and method == "GET":
             await self._send_json(send, 200, {"requests": state.requests})
+        elif path == "/_sim/paths" and method == "GET":
+            await self._send_json(send, 200, {"paths": state.paths})
         else:
             raise _error(404, f"No control route {method} {path}")
 
