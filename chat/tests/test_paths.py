@@ -1,6 +1,8 @@
 """The /v1 path is normalised once and dispatched through one table; near-spellings reach the real chat route."""
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from chat.models import RequestLog
 from chat.proxy.errors import ProxyError
@@ -88,3 +90,32 @@ def test_wrong_method_on_the_live_chat_route_is_405_with_allow(caller, gateway):
                          headers={"Authorization": f"Bearer {caller.secret}"})
     assert answer.status == 405 and answer.headers["allow"] == "POST"
     assert answer.json()["error"]["code"] == "method_not_allowed"
+
+
+# ---------------------------------------------------------------- property: any spelling of a /v1 path
+
+_PIECES = st.sampled_from(["v1", "chat", "completions", "embeddings", "providers", "models", "key", "credits",
+                           "_sim", "requests", "api", ".", "..", "", "%2e", "%2E%2e", "%2f", "%2F..", "%3f", "%3F",
+                           "%23", "%00", "%0a", "%0D", "%7f", "%c2%85", "%zz", "%", "%4", "%c3", "%c3%a9", "%ff",
+                           "%5c", "%20", "~", ";x", "%2e%2e%2f"])
+_WORDS = st.text(alphabet="abcdefghijklmnopqrstuvwxyz0123456789-._~:@", max_size=8)
+_ESCAPES = st.binary(min_size=1, max_size=3).map(lambda raw: "".join(f"%{b:02x}" for b in raw))
+_SEGMENT = st.lists(st.one_of(_PIECES, _WORDS, _ESCAPES), min_size=1, max_size=3).map("".join)
+_PREFIX = st.sampled_from(["/v1/", "//v1/", "/v1//", "/%76%31/", "/v1/./", "/api/chat/completions/"])
+_SPELLING = st.builds(lambda prefix, segments: prefix + "/".join(segments), _PREFIX,
+                      st.lists(_SEGMENT, max_size=5))
+_UPSTREAM_ALLOWED = ("/api/v1/chat/completions", "/api/v1/embeddings", "/api/v1/providers")
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(spelling=_SPELLING, method=st.sampled_from(["GET", "POST", "DELETE"]))
+def test_no_spelling_of_a_v1_path_gets_a_500_or_reaches_the_upstream_outside_the_allowlist(
+        caller, gateway, sim, spelling, method):
+    before = len(sim.paths())
+    answer = raw_request(gateway.url, method, spelling, body=CHAT_BODY % QWEN.encode(),
+                         headers={"Authorization": f"Bearer {caller.secret}", "Content-Type": "application/json"})
+    assert answer.status < 500, (spelling, answer.status, answer.body[:300])
+    assert b"Traceback" not in answer.body and b'File "' not in answer.body
+    for seen in sim.paths()[before:]:
+        path = seen.split(" ", 1)[1]
+        assert path.startswith(_UPSTREAM_ALLOWED) and ".." not in path, (spelling, seen)
