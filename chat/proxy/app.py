@@ -10,6 +10,8 @@ import asyncio
 import logging
 import time
 
+from django.conf import settings
+
 from chat.proxy import auth, catalog_api, passthrough, paths, upstream
 from chat.proxy import exchange as ex
 from chat.proxy.asgi_io import encode_headers, read_body, refuse_declared_oversize, send_whole
@@ -42,8 +44,6 @@ class ProxyApp:
             ProxyApp.in_flight -= 1
 
     async def _serve(self, scope, receive, send) -> None:
-        from django.conf import settings
-
         request_id = ex.new_request_id()
         headers = dict(scope["headers"])
         method = scope["method"]

@@ -124,3 +124,16 @@ def test_debug_mode_accepts_given_secrets_without_the_strength_check():
     cfg = config.load({"DJANGO_DEBUG": "1", "DJANGO_SECRET_KEY": "dev", "JWT_SECRET": "dev",
                        "ENCRYPTION_MASTER_KEY": STRONG["ENCRYPTION_MASTER_KEY"]})
     assert cfg.debug is True and cfg.secret_key == "dev"
+
+
+def test_passthrough_paths_default_and_parse_as_plain_prefixes():
+    assert config.load(_env(GATEWAY_PASSTHROUGH_PATHS=None)).passthrough_paths == ("embeddings", "providers")
+    loaded = config.load(_env(GATEWAY_PASSTHROUGH_PATHS=" /embeddings/ , models/x:free/endpoints", GATEWAY_PASSTHROUGH="0"))
+    assert loaded.passthrough_paths == ("embeddings", "models/x:free/endpoints") and loaded.passthrough is False
+    assert config.load(_env(GATEWAY_PASSTHROUGH_PATHS="")).passthrough_paths == ()
+
+
+@pytest.mark.parametrize("value", ["../_sim", "embeddings/..", "a//b", "emb?x", "%2e%2e", "a b"])
+def test_a_passthrough_path_that_could_escape_stops_start_up_naming_the_variable(value):
+    with pytest.raises(config.ConfigError, match="GATEWAY_PASSTHROUGH_PATHS"):
+        config.load(_env(GATEWAY_PASSTHROUGH_PATHS=value))
