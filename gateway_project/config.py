@@ -31,6 +31,9 @@ ENV_FILE = BASE_DIR / ".env"
 OPENROUTER_DEFAULT_BASE_URL = "https://openrouter.ai/api/v1"
 DEFAULT_RPM = 600
 DEFAULT_TPM = 1_000_000
+# Upstream paths under /v1 that the pass-through forwards (prefixes, segment by segment).
+DEFAULT_PASSTHROUGH_PATHS = ("embeddings", "providers")
+_PASSTHROUGH_PATH = re.compile(r"^[A-Za-z0-9_-]+(/[A-Za-z0-9_:.-]+)*$")
 
 _HEX64 = re.compile(r"^[0-9a-fA-F]{64}$")
 _WEAK_SECRET_MARKERS = ("changeme", "change-me", "insecure", "secret", "password", "django-insecure")
@@ -67,6 +70,18 @@ def _int(env: dict[str, str], name: str, default: int, *, minimum: int | None = 
 
 def _csv(value: str | None) -> list[str]:
     return [part.strip() for part in (value or "").split(",") if part.strip()]
+
+
+def _passthrough_paths(env: dict[str, str]) -> tuple[str, ...]:
+    raw = env.get("GATEWAY_PASSTHROUGH_PATHS")
+    if raw is None:
+        return DEFAULT_PASSTHROUGH_PATHS
+    paths = tuple(p.strip("/") for p in _csv(raw))
+    for path in paths:
+        if not _PASSTHROUGH_PATH.match(path) or any(part in (".", "..") for part in path.split("/")):
+            raise ConfigError(f"GATEWAY_PASSTHROUGH_PATHS: {path!r} is not a plain path under /v1 "
+                              "(letters, digits, '-', '_' and '/' between segments, such as 'embeddings')")
+    return paths
 
 
 def _local_secrets() -> dict[str, str]:
@@ -153,6 +168,8 @@ class Config:
     orchestrator_max_models: int
     orchestrator_default_models: int
     synthesis_max_models: int
+    passthrough: bool = True
+    passthrough_paths: tuple[str, ...] = DEFAULT_PASSTHROUGH_PATHS
 
     @property
     def embedded(self) -> bool:
@@ -242,4 +259,6 @@ def load(env: Mapping[str, str] | None = None) -> Config:
         orchestrator_max_models=_int(env, "GATEWAY_ORCHESTRATOR_MAX_MODELS", 6, minimum=1),
         orchestrator_default_models=_int(env, "GATEWAY_ORCHESTRATOR_DEFAULT_MODELS", 3, minimum=1),
         synthesis_max_models=_int(env, "GATEWAY_SYNTHESIS_MAX_MODELS", 3, minimum=1),
+        passthrough=_bool(env.get("GATEWAY_PASSTHROUGH"), default=True),
+        passthrough_paths=_passthrough_paths(env),
     )

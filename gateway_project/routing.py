@@ -6,10 +6,9 @@ from channels.auth import AuthMiddlewareStack
 from channels.routing import URLRouter
 
 from chat.proxy.app import ProxyApp
+from chat.proxy.paths import belongs_to_proxy
+from gateway_project.bodylimit import BodyLimit
 from gateway_project.lifespan import Lifespan
-
-# The management API's chat endpoint (JWT) is the /v1 endpoint under another path.
-CHAT_API_PATH = "/api/chat/completions"
 
 
 def sse_urlpatterns() -> list:
@@ -26,7 +25,8 @@ def build_application(django_app):
     proxy = ProxyApp()
     lifespan = Lifespan(proxy)
     routes = sse_urlpatterns()
-    sse_app = AuthMiddlewareStack(URLRouter(routes))
+    sse_app = BodyLimit(AuthMiddlewareStack(URLRouter(routes)))
+    pages_app = BodyLimit(django_app)
 
     def is_sse(route: str) -> bool:
         tail = route.lstrip("/")
@@ -35,12 +35,12 @@ def build_application(django_app):
     async def application(scope, receive, send):
         if scope["type"] == "http":
             route = scope["path"]
-            if route.startswith("/v1/") or route == "/v1" or route == CHAT_API_PATH:
+            if belongs_to_proxy(route):
                 await proxy(scope, receive, send)
             elif scope["method"] == "POST" and is_sse(route):
                 await sse_app(scope, receive, send)
             else:
-                await django_app(scope, receive, send)
+                await pages_app(scope, receive, send)
         elif scope["type"] == "lifespan":
             await lifespan(scope, receive, send)
 

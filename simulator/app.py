@@ -60,6 +60,8 @@ class Simulator:
             body += message.get("body", b"")
             if not message.get("more_body"):
                 break
+        if any(k.lower() == b"authorization" for k, _ in scope["headers"]):
+            self.state.paths.append({"method": scope["method"], "path": scope["path"]})
         disconnected = asyncio.Event()
 
         async def watch() -> None:

@@ -39,7 +39,8 @@ def _configure(state: SimState, data: dict) -> None:
 
 
 async def handle(sim: HoldsState, method: str, path: str, body: bytes, send: Send) -> None:
-    """Answer ``POST /_sim/reset``, ``POST /_sim/config``, ``GET /_sim/state`` and ``GET /_sim/requests``."""
+    """Answer ``POST /_sim/reset``, ``POST /_sim/config``, ``GET /_sim/state``, ``GET /_sim/requests``
+    and ``GET /_sim/paths`` (method and path of every request that carried a key)."""
     if path == "/_sim/reset" and method == "POST":
         sim.state = SimState()
         await send_json(send, 200, {"reset": True})
@@ -50,5 +51,7 @@ async def handle(sim: HoldsState, method: str, path: str, body: bytes, send: Sen
         await send_json(send, 200, sim.state.snapshot())
     elif path == "/_sim/requests" and method == "GET":
         await send_json(send, 200, {"requests": sim.state.requests})
+    elif path == "/_sim/paths" and method == "GET":
+        await send_json(send, 200, {"paths": sim.state.paths})
     else:
         raise error(404, f"No control route {method} {path}")

@@ -29,6 +29,7 @@ class SimState:
     windows: dict[str, Window] = field(default_factory=dict)
     fault_hits: dict[str, int] = field(default_factory=dict)
     requests: list[dict] = field(default_factory=list)
+    paths: list[dict] = field(default_factory=list)  # every request that carried a key: {method, path}
     record_requests: bool = True
     in_flight: int = 0
     disconnects: int = 0

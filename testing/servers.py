@@ -63,6 +63,10 @@ class Simulator:
     def requests(self) -> list[dict]:
         return httpx.get(f"{self.root}/_sim/requests").json()["requests"]
 
+    def paths(self) -> list[str]:
+        """``METHOD /path`` of every request that reached the simulator with a key (the gateway's)."""
+        return [f"{r['method']} {r['path']}" for r in httpx.get(f"{self.root}/_sim/paths").json()["paths"]]
+
     def state(self) -> dict:
         return httpx.get(f"{self.root}/_sim/state").json()
 

@@ -10,9 +10,11 @@ import asyncio
 import logging
 import time
 
-from chat.proxy import auth, catalog_api, passthrough, upstream
+from django.conf import settings
+
+from chat.proxy import auth, catalog_api, passthrough, paths, upstream
 from chat.proxy import exchange as ex
-from chat.proxy.asgi_io import encode_headers, read_body, send_whole
+from chat.proxy.asgi_io import encode_headers, read_body, refuse_declared_oversize, send_whole
 from chat.proxy.errors import ProxyError
 from chat.proxy.relay import relay_stream
 from chat.proxy.validation import parse_json_object
@@ -44,20 +46,21 @@ class ProxyApp:
     async def _serve(self, scope, receive, send) -> None:
         request_id = ex.new_request_id()
         headers = dict(scope["headers"])
-        path, method = scope["path"], scope["method"]
+        method = scope["method"]
         try:
+            segments = paths.normalise(scope.get("raw_path") or scope["path"].encode())
+            route, params = paths.match(method, segments)
+            refuse_declared_oversize(headers, settings.GATEWAY.max_body_bytes)  # before authentication
             principal = await auth.authenticate(headers)
-            if path in ("/v1/chat/completions", "/api/chat/completions"):
-                if method != "POST":
-                    raise ProxyError(405, f"Use POST for {path}.", code="method_not_allowed")
+            if route.name in ("chat_completions", "chat_completions_api"):
                 await self._chat(scope, receive, send, headers, principal, request_id)
-            elif path == "/v1/models" and method == "GET":
+            elif route.name == "models_list":
                 await send_whole(send, 200, await catalog_api.list_models(principal), {"x-request-id": request_id})
-            elif path.startswith("/v1/models/") and method == "GET":
-                body = await catalog_api.get_model(principal, path.removeprefix("/v1/models/"))
+            elif route.name == "model_detail":
+                body = await catalog_api.get_model(principal, params["id"])
                 await send_whole(send, 200, body, {"x-request-id": request_id})
             else:
-                await passthrough.forward(scope, receive, send, principal, request_id)
+                await passthrough.forward(scope, receive, send, principal, request_id, segments[1:])
         except ProxyError as error:
             await send_whole(send, error.status, error.body(), {"x-request-id": request_id, **error.headers})
         except ConnectionResetError:

@@ -12,6 +12,25 @@ _PLAIN = frozenset(string.printable) - frozenset("\t\n\r\x0b\x0c")
 _QUOTE_SAFE = "".join(sorted(_PLAIN - {"%"}))
 
 
+def declared_length(headers: dict[bytes, bytes]) -> int | None:
+    """The request's ``Content-Length`` as a number; None when it sent none or one that is not a number."""
+    raw = headers.get(b"content-length")
+    if raw is None or not raw.strip().isdigit():
+        return None
+    return int(raw)
+
+
+def too_large(limit: int) -> ProxyError:
+    return ProxyError(413, f"Request body is larger than {limit} bytes.", code="request_too_large")
+
+
+def refuse_declared_oversize(headers: dict[bytes, bytes], limit: int) -> None:
+    """Raise 413 when the request announces a body past ``limit`` bytes (nothing of it is read)."""
+    declared = declared_length(headers)
+    if declared is not None and declared > limit:
+        raise too_large(limit)
+
+
 async def read_body(receive, limit: int) -> bytes:
     """Return the request body; raise 413 past ``limit`` bytes without reading the rest."""
     chunks: list[bytes] = []
@@ -23,7 +42,7 @@ async def read_body(receive, limit: int) -> bytes:
         chunk = message.get("body", b"")
         size += len(chunk)
         if size > limit:
-            raise ProxyError(413, f"Request body is larger than {limit} bytes.", code="request_too_large")
+            raise too_large(limit)
         chunks.append(chunk)
         if not message.get("more_body"):
             return b"".join(chunks)

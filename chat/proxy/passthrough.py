@@ -1,44 +1,125 @@
-"""``/v1/*`` paths the gateway does not act on (embeddings included): forwarded to OpenRouter.
+"""``/v1/*`` paths the gateway does not serve itself, forwarded to OpenRouter when the operator allows them.
 
-The caller's own key is used when set, else a pool key; the answer streams back
-unchanged. Requests are logged like chat requests.
+Only the prefixes in ``GATEWAY_PASSTHROUGH_PATHS`` are forwarded (``GATEWAY_PASSTHROUGH=0``
+forwards none), never one of the pool account's own endpoints (``ACCOUNT_PATHS``, whatever
+the configuration says), and never a path the router did not normalise. A body that names
+a ``model`` runs a model, so it passes the key's model allowlist and the rate and daily
+limits first, and its log row names the model. The caller's own key is used when set, else
+a pool key; the answer streams back unchanged.
 """
 
 from __future__ import annotations
 
 import time
+from decimal import Decimal
+from urllib.parse import quote
 
 import aiohttp
+import orjson
 from django.conf import settings
+from yarl import URL
 
 from accounts.principals import Principal
 from chat.logbuffer import log_buffer
-from chat.proxy import clock, pool, upstream
+from chat.proxy import clock, limits, pool, upstream
 from chat.proxy.asgi_io import encode_headers, read_body
 from chat.proxy.errors import ProxyError
 from chat.proxy.exchange import refuse_when_log_backlogged
 from chat.proxy.router import credentials_for
 from chat.proxy.validation import parse_json_object
-from models_catalog.selectors import ModelInfo, ProviderInfo
+from models_catalog.selectors import ModelInfo, ProviderInfo, asnapshot
+
+# OpenRouter's account API: what the pool key's owner sees, never a user. Compared without case.
+ACCOUNT_PATHS = frozenset({
+    "key", "keys", "credits", "auth", "activity", "generation", "analytics", "guardrails", "organization",
+    "organizations", "workspaces", "byok", "integrations", "billing",
+})
+# Served by the gateway's own routes; forwarding them would skip admission and accounting.
+OWN_PATHS = frozenset({"chat", "models"})
 
 _HOP_BY_HOP = {b"connection", b"keep-alive", b"transfer-encoding", b"te", b"trailer", b"upgrade",
-               b"content-length", b"content-encoding", b"host", b"authorization", b"x-client-api-key"}
+               b"content-length", b"content-encoding", b"host", b"authorization", b"x-client-api-key", b"cookie"}
+_PCHAR = "-._~!$&'()*+,;=:@"
+
+
+def forwardable(tail: tuple[str, ...]) -> bool:
+    """Whether the pass-through may forward the normalised path ``/v1/<tail>`` upstream."""
+    cfg = settings.GATEWAY
+    if not cfg.passthrough or not tail or tail[0].lower() in ACCOUNT_PATHS | OWN_PATHS:
+        return False
+    if any("/" in segment for segment in tail):
+        return False  # an encoded '/' would become a separator upstream
+    return any(tail[:len(parts)] == parts for parts in (tuple(p.split("/")) for p in cfg.passthrough_paths))
 
 
 def _openrouter_stub() -> ModelInfo:
-    from decimal import Decimal
-
     provider = ProviderInfo("openrouter", "openrouter", settings.GATEWAY.openrouter_base_url, "")
     return ModelInfo(0, "", "", provider, Decimal(0), Decimal(0), True, True, False, None, 0)
 
 
-async def forward(scope, receive, send, principal: Principal, request_id: str) -> None:
+class _Passage:
+    """What one forwarded request did, for its log row."""
+
+    def __init__(self, endpoint: str) -> None:
+        self.started = time.monotonic()
+        self.endpoint = endpoint
+        self.model_requested = ""
+        self.model_used = ""
+        self.status = 0
+        self.error: ProxyError | None = None
+        self.attempts: list[dict] = []
+
+
+async def _admit(principal: Principal, body: dict, passage: _Passage) -> tuple[bytes | None, limits.Admission]:
+    """Apply the key's model allowlist, resolve an alias and count the request against the limits.
+
+    Return the body to send when the alias changed it (else None) and the admission.
+    """
+    requested = body["model"]
+    if not isinstance(requested, str) or not requested.strip():
+        raise ProxyError(400, "model must be a non-empty string.", code="invalid_type", param="model")
+    requested = requested.strip()
+    passage.model_requested = requested[:200]
+    snapshot = await asnapshot()
+    route = snapshot.resolve(requested)
+    model_ids = route.models if route is not None else (requested,)
+    allowed = principal.allowed_models
+    if allowed and requested not in allowed and not any(m in allowed for m in model_ids):
+        raise ProxyError(403, f"This key may not use {requested!r}.", code="model_not_allowed", param="model")
+    primary = next((m for m in model_ids if not allowed or requested in allowed or m in allowed), model_ids[0])
+    admission = await limits.admit(principal, primary, snapshot.daily_limit(primary))
+    passage.model_used = primary
+    if primary == body["model"]:
+        return None, admission
+    return orjson.dumps({**body, "model": primary}), admission
+
+
+async def forward(scope, receive, send, principal: Principal, request_id: str, tail: tuple[str, ...]) -> None:
+    """Forward ``/v1/<tail>`` upstream, or raise 404 when it may not be forwarded."""
+    if not forwardable(tail):
+        raise ProxyError(404, "There is no such /v1 route.", code="not_found")
+    passage = _Passage("/".join(tail)[:60])
+    try:
+        await _forward(scope, receive, send, principal, request_id, tail, passage)
+    except ProxyError as error:
+        passage.error, passage.status = error, passage.status or error.status
+        raise
+    finally:
+        _record(principal, request_id, passage)
+
+
+async def _forward(scope, receive, send, principal: Principal, request_id: str, tail: tuple[str, ...],
+                   passage: _Passage) -> None:
     cfg = settings.GATEWAY
-    started = time.monotonic()
     refuse_when_log_backlogged()
     body = await read_body(receive, cfg.max_body_bytes)
-    if body:  # the same whole-body rules as chat: the upstream is never sent what it cannot parse
-        parse_json_object(body, dict(scope["headers"]).get(b"content-type", b"").decode("latin-1"))
+    headers_in = dict(scope["headers"])
+    admission = None
+    if body.strip():
+        parsed = parse_json_object(body, headers_in.get(b"content-type", b"").decode("latin-1"))
+        if "model" in parsed:
+            rewritten, admission = await _admit(principal, parsed, passage)
+            body = rewritten or body
     creds = await credentials_for(_openrouter_stub(), principal)
     health = await pool.read_health([c.account for c in creds])
     now = time.time()
@@ -46,31 +127,41 @@ async def forward(scope, receive, send, principal: Principal, request_id: str) -
     if not usable:
         raise ProxyError(503, "No upstream key is available for this request.", code="no_upstream_key")
     cred = usable[0]
-    tail = scope["path"].removeprefix("/v1")
+    path = "/".join(quote(segment, safe=_PCHAR) for segment in tail)
     query = scope.get("query_string", b"").decode("latin-1")
-    url = f"{cfg.openrouter_base_url}{tail}" + (f"?{query}" if query else "")
+    url = URL(f"{cfg.openrouter_base_url}/{path}" + (f"?{query}" if query else ""), encoded=True)
     headers = {k.decode("latin-1"): v.decode("latin-1") for k, v in scope["headers"] if k not in _HOP_BY_HOP}
     headers["Authorization"] = f"Bearer {cred.secret}"
-    status = 502
+    passage.attempts.append({"key": cred.masked, "account": cred.account, "status": 502})
+    passage.status = 502
     try:
         async with upstream.session().request(
             scope["method"], url, data=body or None, headers=headers,
             timeout=aiohttp.ClientTimeout(total=cfg.upstream_timeout_s),
         ) as response:
-            status = response.status
+            passage.status = passage.attempts[-1]["status"] = response.status
             out = {k: v for k, v in response.headers.items() if k.lower().encode() not in _HOP_BY_HOP}
             out["x-request-id"] = request_id
-            await send({"type": "http.response.start", "status": status, "headers": encode_headers(out)})
+            if admission is not None:
+                out.update(admission.headers)
+            await send({"type": "http.response.start", "status": response.status, "headers": encode_headers(out)})
             async for chunk in response.content.iter_any():
                 await send({"type": "http.response.body", "body": chunk, "more_body": True})
             await send({"type": "http.response.body", "body": b"", "more_body": False})
     except (TimeoutError, aiohttp.ClientError) as exc:
         raise ProxyError(502, "Could not reach the upstream.", code="upstream_unreachable") from exc
-    finally:
-        log_buffer().add({
-            "request_id": request_id, "created_at": clock.utcnow(), "user_id": principal.user_id,
-            "key_id": principal.key_id, "key_prefix": principal.key_prefix, "source": "api",
-            "endpoint": tail.lstrip("/")[:60], "status": status,
-            "latency_ms": int((time.monotonic() - started) * 1000),
-            "attempts": [{"key": cred.masked, "account": cred.account, "status": status}],
-        })
+
+
+def _record(principal: Principal, request_id: str, passage: _Passage) -> None:
+    error = passage.error
+    served = passage.status == 200
+    log_buffer().add({
+        "request_id": request_id, "created_at": clock.utcnow(), "user_id": principal.user_id,
+        "key_id": principal.key_id, "key_prefix": principal.key_prefix, "source": "api",
+        "endpoint": passage.endpoint, "status": passage.status,
+        "model_requested": passage.model_requested, "model_used": passage.model_used if served else "",
+        "error_type": (error.code or error.type) if error else "",
+        "error_message": error.message[:2000] if error else "",
+        "latency_ms": int((time.monotonic() - passage.started) * 1000),
+        "attempts": passage.attempts,
+    })

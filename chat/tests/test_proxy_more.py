@@ -30,11 +30,11 @@ def test_key_with_allowed_models_sees_and_uses_only_those(gateway, caller):
         limited.chat.completions.create(model=LLAMA, messages=USER)
 
 
-def test_embeddings_and_other_paths_pass_through(caller, gateway, http, sim):
+def test_embeddings_pass_through_and_the_pool_accounts_key_info_does_not(caller, gateway, http, sim):
     embedding = caller.client.embeddings.create(model="openai/text-embedding-3-small", input=["a", "b"])
     assert len(embedding.data) == 2 and len(embedding.data[0].embedding) == 8
     r = http.get(f"{gateway.url}/v1/key", headers={"Authorization": f"Bearer {caller.secret}"})
-    assert r.status_code == 200 and r.json()["data"]["is_free_tier"] is True
+    assert r.status_code == 404 and r.json()["error"]["code"] == "not_found"
     assert r.headers["x-request-id"].startswith("req_")
     assert sim.requests() == []  # recorded chat requests only; no client header leaked upstream either
 

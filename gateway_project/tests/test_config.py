@@ -171,3 +171,16 @@ def test_suite_never_reads_a_developers_env_file(tmp_path, monkeypatch):
     env = config.environment()
     assert env.get("OPENROUTER_API_KEYS") != "sk-or-dev" and env.get("DJANGO_DEBUG") == "0"
     assert settings.GATEWAY.debug is False
+
+
+def test_passthrough_paths_default_and_parse_as_plain_prefixes():
+    assert config.load(_env(GATEWAY_PASSTHROUGH_PATHS=None)).passthrough_paths == ("embeddings", "providers")
+    loaded = config.load(_env(GATEWAY_PASSTHROUGH_PATHS=" /embeddings/ , models/x:free/endpoints", GATEWAY_PASSTHROUGH="0"))
+    assert loaded.passthrough_paths == ("embeddings", "models/x:free/endpoints") and loaded.passthrough is False
+    assert config.load(_env(GATEWAY_PASSTHROUGH_PATHS="")).passthrough_paths == ()
+
+
+@pytest.mark.parametrize("value", ["../_sim", "embeddings/..", "a//b", "emb?x", "%2e%2e", "a b"])
+def test_a_passthrough_path_that_could_escape_stops_start_up_naming_the_variable(value):
+    with pytest.raises(config.ConfigError, match="GATEWAY_PASSTHROUGH_PATHS"):
+        config.load(_env(GATEWAY_PASSTHROUGH_PATHS=value))
