@@ -3,9 +3,14 @@
 Keys that share an upstream account share its limits, so health is kept per
 account: which account is spent until when (per-minute and per-day free-tier
 windows, from 429s and from ``X-RateLimit-*`` headers on every answer), which
-model is rate-limited on which account, and a circuit breaker per key for
-keys that fail authentication or keep failing. It lives in the shared store,
-so every gateway process routes on the same facts.
+model is rate-limited or failing on which account, and a circuit breaker per
+key for keys that fail authentication or keep failing across requests. It
+lives in the shared store, so every gateway process routes on the same facts.
+
+Blame (docs/decisions/0013-a-failure-blame.md): a failure is counted against a
+key or a model only once the same request was served elsewhere, so a request
+the upstream always refuses never opens anything; a 5xx counts against the
+model on that account, a timeout or broken connection against the key.
 """
 
 from __future__ import annotations
@@ -23,9 +28,11 @@ from gateway_project.singleflight import load_once
 
 log = logging.getLogger(__name__)
 ACCOUNT_TTL = 2 * 86400
-BREAKER_THRESHOLD = 5  # consecutive failures that open a key's breaker
+BREAKER_THRESHOLD = 5  # consecutive failed requests (each counted once) that open a key's breaker
 BREAKER_OPEN_S = 60.0
 AUTH_BREAKER_OPEN_S = 600.0
+MODEL_FAILURE_THRESHOLD = 3  # consecutive failed requests that take a model off one account
+MODEL_FAILURE_OPEN_S = 30.0
 
 
 @dataclass(frozen=True)
@@ -119,6 +126,8 @@ class Health:
             return "account_rate_limited", self._f("until")
         if self._f(f"m:{model}") > now:
             return "model_rate_limited", self._f(f"m:{model}")
+        if self._f(f"md:{model}") > now:
+            return "model_failing", self._f(f"md:{model}")
         return None
 
     def capacity(self, now: float) -> float:
@@ -183,17 +192,18 @@ def _reset_epoch(value: str | None) -> float | None:
     return number / 1000.0 if number > 1e11 else number
 
 
-async def note_success(cred: Credential, headers, known: Health | None = None) -> None:
-    """Record the limit headers of a good answer, and close the key's breaker.
+async def note_success(cred: Credential, model: str, headers, known: Health | None = None) -> None:
+    """Record the limit headers of a good answer, and reset the key's and the model's failure counts.
 
     ``known`` is the account's health as read for this request: when it shows no
     failures to reset and the answer carries no limit headers, there is nothing
     to write, and the Redis round trip is skipped.
     """
-    fields = {f"cbf:{cred.key_id}": "0"}
+    counts = (f"cbf:{cred.key_id}", f"mf:{model}")
+    fields = dict.fromkeys(counts, "0")
     remaining = headers.get("X-RateLimit-Remaining")
     reset = _reset_epoch(headers.get("X-RateLimit-Reset"))
-    nothing_to_reset = known is not None and known.fields.get(f"cbf:{cred.key_id}", "0") == "0"
+    nothing_to_reset = known is not None and all(known.fields.get(name, "0") == "0" for name in counts)
     if (remaining is None or reset is None) and nothing_to_reset:
         return
     if remaining is not None and reset is not None:
@@ -221,19 +231,30 @@ async def note_rate_limited(cred: Credential, model: str, message: str, headers,
     return "model_rate_limited", until
 
 
-async def note_failure(cred: Credential, *, auth: bool = False) -> None:
-    """Count a failure of the key; open its breaker on bad auth or after repeated failures."""
-    now = time.time()
-    if auth:
-        await _update(cred.account, {f"cb:{cred.key_id}": str(now + AUTH_BREAKER_OPEN_S)})
-        return
-    _forget(cred.account)
+async def note_auth_failure(cred: Credential) -> None:
+    """Open the key's breaker at once: the upstream refused the key itself (bad key, no credits)."""
+    await _update(cred.account, {f"cb:{cred.key_id}": str(time.time() + AUTH_BREAKER_OPEN_S)})
+
+
+async def note_key_failure(cred: Credential) -> None:
+    """Count one request the key failed (and another key served); open its breaker after several in a row."""
+    await _count(cred.account, f"cbf:{cred.key_id}", f"cb:{cred.key_id}", BREAKER_THRESHOLD, BREAKER_OPEN_S)
+
+
+async def note_model_failure(cred: Credential, model: str) -> None:
+    """Count one request ``model`` failed on the key's account (and was served elsewhere); after several in a
+    row, route ``model`` away from that account for a while. The key stays usable for other models."""
+    await _count(cred.account, f"mf:{model}", f"md:{model}", MODEL_FAILURE_THRESHOLD, MODEL_FAILURE_OPEN_S)
+
+
+async def _count(account: str, count_field: str, until_field: str, threshold: int, open_s: float) -> None:
+    _forget(account)
     try:
-        count = await store().incr_hash(_key(cred.account), f"cbf:{cred.key_id}", 1, ACCOUNT_TTL)
+        count = await store().incr_hash(_key(account), count_field, 1, ACCOUNT_TTL)
     except StateUnavailable:
         return
-    if count >= BREAKER_THRESHOLD:
-        await _update(cred.account, {f"cb:{cred.key_id}": str(now + BREAKER_OPEN_S), f"cbf:{cred.key_id}": "0"})
+    if count >= threshold:
+        await _update(account, {until_field: str(time.time() + open_s), count_field: "0"})
 
 
 def pool_report() -> list[dict]:

@@ -90,6 +90,12 @@ async def credentials_for(model: ModelInfo, principal: Principal) -> list[Creden
                             account=f"provider-{model.provider.slug}")]
 
 
+def _is_context_length(message: str) -> bool:
+    """A prompt too long for the model fails the same on every key: the request's fault, whatever the status."""
+    lowered = message.lower()
+    return "context length" in lowered or "context_length" in lowered or "maximum context" in lowered
+
+
 def _retry_after(headers) -> float | None:
     for name in ("retry-after-ms", "Retry-After"):
         value = headers.get(name)
@@ -174,6 +180,8 @@ async def open_upstream(
                          "add one to the pool.", code="no_upstream_key")
     accounts = [c.account for creds in creds_by_model.values() for c in creds]
     gone: set[str] = set()
+    suspects: list[tuple[Credential, str, str]] = []  # (key, model, "key"|"model"): blamed once served elsewhere
+    failed: set[tuple[str, str]] = set()  # (key, model) pairs this request is not sent to again
     last_error: ProxyError | None = None
     round_no = 0
     while True:
@@ -197,14 +205,20 @@ async def open_upstream(
                         only_daily = False
                         earliest = until if earliest is None else min(earliest, until)
                     continue
+                if (cred.key_id, model.model_id) in failed:
+                    continue
                 if _real(attempts) >= cfg.max_attempts:
                     break
-                outcome = await _attempt(model, cred, body, stream, attempts, deadline, health[cred.account])
+                outcome = await _attempt(model, cred, body, stream, attempts, deadline, health[cred.account],
+                                         suspects)
                 await model_health.arecord(attempt=attempts[-1].as_log(), stream=stream, tools=bool(body.get("tools")),
                                            until=None if isinstance(outcome, Opened) else outcome[2])
                 if isinstance(outcome, Opened):
+                    await _blame(suspects)
                     return outcome
                 kind, error, until = outcome
+                if kind in ("retry", "next"):
+                    failed.add((cred.key_id, model.model_id))
                 last_error = error
                 if kind != "daily":
                     only_daily = False
@@ -219,8 +233,6 @@ async def open_upstream(
                 elif kind == "limited":
                     earliest = until if earliest is None else min(earliest, until)
                     health[cred.account] = await _refresh(cred.account)
-                elif kind == "retry":
-                    earliest = min(earliest or now + 1e9, time.time() + _backoff(round_no))
         round_no += 1
         time_left = deadline - time.monotonic()
         if _real(attempts) >= cfg.max_attempts or earliest is None:
@@ -232,6 +244,15 @@ async def open_upstream(
     raise _exhausted(attempts, last_error, earliest, only_daily)
 
 
+async def _blame(suspects: list[tuple[Credential, str, str]]) -> None:
+    """The request was served, so what failed before was not the request's fault: count it, once per request."""
+    for cred, model_id, what in dict.fromkeys(suspects):
+        if what == "key":
+            await pool.note_key_failure(cred)
+        else:
+            await pool.note_model_failure(cred, model_id)
+
+
 def _real(attempts: list[Attempt]) -> int:
     """Attempts that reached (or tried to reach) the upstream, as opposed to skips."""
     return sum(1 for a in attempts if not a.reason.startswith("skipped"))
@@ -239,10 +260,6 @@ def _real(attempts: list[Attempt]) -> int:
 
 async def _refresh(account: str) -> pool.Health:
     return (await pool.read_health([account], fresh=True))[account]
-
-
-def _backoff(round_no: int) -> float:
-    return min(0.25 * (2**round_no), 4.0) + random.uniform(0, 0.25)
 
 
 def _exhausted(attempts: list[Attempt], last_error: ProxyError | None, earliest: float | None, only_daily: bool) -> ProxyError:
@@ -261,7 +278,8 @@ def _exhausted(attempts: list[Attempt], last_error: ProxyError | None, earliest:
 
 
 async def _attempt(model: ModelInfo, cred: Credential, body: dict, stream: bool, attempts: list[Attempt],
-                   deadline: float, known: pool.Health | None = None):
+                   deadline: float, known: pool.Health | None = None,
+                   suspects: list[tuple[Credential, str, str]] | None = None):
     """Try one (model, key). Return Opened, or (kind, error, until) where kind says what to do next."""
     cfg = settings.GATEWAY
     adapter = adapters.for_kind(model.provider.kind)
@@ -274,6 +292,8 @@ async def _attempt(model: ModelInfo, cred: Credential, body: dict, stream: bool,
     headers.setdefault("X-Title", "LLM Gateway")
     started = time.monotonic()
     attempt_deadline = min(deadline, started + cfg.upstream_timeout_s)
+
+    suspects = [] if suspects is None else suspects
 
     def record(status: int | None, reason: str) -> None:
         attempts.append(Attempt(model.model_id, cred.masked, cred.account, status,
@@ -294,14 +314,14 @@ async def _attempt(model: ModelInfo, cred: Credential, body: dict, stream: bool,
                 if error is not None:
                     response.release()
                     record(200, f"stream_error: {str(error.get('message', ''))[:120]}")
-                    await pool.note_failure(cred)
+                    suspects.append((cred, model.model_id, "model"))
                     return "retry", ProxyError(502, f"Upstream failed: {error.get('message', 'stream error')}",
                                                code="upstream_error"), None
                 record(200, "ok")
-                await pool.note_success(cred, response.headers, known)
+                await pool.note_success(cred, model.model_id, response.headers, known)
                 return Opened(response, model, cred, adapter, events, rest)
             record(200, "ok")
-            await pool.note_success(cred, response.headers, known)
+            await pool.note_success(cred, model.model_id, response.headers, known)
             return Opened(response, model, cred, adapter)
         raw = await asyncio.wait_for(response.read(), timeout=max(attempt_deadline - time.monotonic(), 0.1))
         status = response.status
@@ -318,30 +338,31 @@ async def _attempt(model: ModelInfo, cred: Credential, body: dict, stream: bool,
             record(404, "model_gone")
             return "gone", ProxyError(404, f"Model {model.model_id} is no longer served upstream.",
                                       code="model_not_found", param="model"), None
-        if status in CLIENT_ERRORS:
+        if status in CLIENT_ERRORS or _is_context_length(message):
             record(status, "client_error")
-            return "client", ProxyError(status, f"Upstream rejected the request: {message}", code="upstream_bad_request"), None
+            return "client", ProxyError(status if status in CLIENT_ERRORS else 400,
+                                        f"Upstream rejected the request: {message}", code="upstream_bad_request"), None
         if status in (401, 403):
             record(status, "key_rejected")
-            await pool.note_failure(cred, auth=True)
+            await pool.note_auth_failure(cred)
             return "next", ProxyError(502, "An upstream key was rejected.", code="upstream_auth"), None
         if status == 402:
             record(status, "key_out_of_credits")
-            await pool.note_failure(cred, auth=True)
+            await pool.note_auth_failure(cred)
             return "next", ProxyError(502, "An upstream account is out of credits.", code="upstream_credits"), None
         record(status, "upstream_error")
-        await pool.note_failure(cred)
+        suspects.append((cred, model.model_id, "model"))
         code = 504 if status == 408 else 502
         return "retry", ProxyError(code, f"Upstream error {status}: {message}", code="upstream_error"), None
     except TimeoutError:
         if response is not None:
             response.close()
         record(None, "timeout")
-        await pool.note_failure(cred)
+        suspects.append((cred, model.model_id, "model"))
         return "retry", ProxyError(504, "The upstream did not answer in time.", code="upstream_timeout"), None
     except aiohttp.ClientError as exc:
         if response is not None:
             response.close()
         record(None, f"connect_error: {type(exc).__name__}")
-        await pool.note_failure(cred)
+        suspects.append((cred, model.model_id, "key"))
         return "retry", ProxyError(502, "Could not reach the upstream.", code="upstream_unreachable"), None
