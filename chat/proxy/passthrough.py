@@ -12,8 +12,7 @@ import aiohttp
 from django.conf import settings
 
 from accounts.principals import Principal
-from chat.logbuffer import log_buffer
-from chat.proxy import clock, pool, upstream
+from chat.proxy import log_row, pool, upstream
 from chat.proxy.asgi_io import encode_headers, read_body
 from chat.proxy.errors import ProxyError
 from chat.proxy.router import credentials_for
@@ -62,10 +61,6 @@ async def forward(scope, receive, send, principal: Principal, request_id: str) -
     except (TimeoutError, aiohttp.ClientError) as exc:
         raise ProxyError(502, "Could not reach the upstream.", code="upstream_unreachable") from exc
     finally:
-        log_buffer().add({
-            "request_id": request_id, "created_at": clock.utcnow(), "user_id": principal.user_id,
-            "key_id": principal.key_id, "key_prefix": principal.key_prefix, "source": "api",
-            "endpoint": tail.lstrip("/")[:60], "status": status,
-            "latency_ms": int((time.monotonic() - started) * 1000),
-            "attempts": [{"key": cred.masked, "account": cred.account, "status": status}],
-        })
+        log_row.queue(principal=principal, request_id=request_id, source="api", endpoint=tail.lstrip("/"),
+                      started=started, status=status,
+                      attempts=[{"key": cred.masked, "account": cred.account, "status": status}])

@@ -104,11 +104,36 @@ def _key(account: str) -> str:
     return f"gw:acct:{account}"
 
 
+DAILY_QUOTA = "account_daily_quota"
+_RATE_LIMITS = {DAILY_QUOTA, "account_rate_limited", "model_rate_limited"}
+
+
+@dataclass(frozen=True)
+class Block:
+    """Why a key must not be used for a model now, and until when."""
+
+    reason: str  # circuit_open, account_daily_quota, account_rate_limited, model_rate_limited, model_failing
+    until: float
+
+    @property
+    def rate_limit(self) -> bool:
+        return self.reason in _RATE_LIMITS
+
+    @property
+    def daily(self) -> bool:
+        return self.reason == DAILY_QUOTA
+
+
 @dataclass(frozen=True)
 class Health:
     """What the shared state says about one account, read once per request."""
 
     fields: dict[str, str]
+
+    @classmethod
+    def spent_for_the_day(cls, until: float) -> Health:
+        """What an account is known to be right after its daily quota ran out (no need to read it back)."""
+        return cls({"day_until": str(until)})
 
     def _f(self, name: str) -> float:
         try:
@@ -116,18 +141,14 @@ class Health:
         except ValueError:
             return 0.0
 
-    def blocked(self, cred: Credential, model: str, now: float) -> tuple[str, float] | None:
-        """Return (reason, until) when ``cred`` must not be used for ``model`` now."""
-        if self._f(f"cb:{cred.key_id}") > now:
-            return "circuit_open", self._f(f"cb:{cred.key_id}")
-        if self._f("day_until") > now:
-            return "account_daily_quota", self._f("day_until")
-        if self._f("until") > now:
-            return "account_rate_limited", self._f("until")
-        if self._f(f"m:{model}") > now:
-            return "model_rate_limited", self._f(f"m:{model}")
-        if self._f(f"md:{model}") > now:
-            return "model_failing", self._f(f"md:{model}")
+    def blocked(self, cred: Credential, model: str, now: float) -> Block | None:
+        """Return the block when ``cred`` must not be used for ``model`` now."""
+        for reason, name in (("circuit_open", f"cb:{cred.key_id}"), (DAILY_QUOTA, "day_until"),
+                             ("account_rate_limited", "until"), ("model_rate_limited", f"m:{model}"),
+                             ("model_failing", f"md:{model}")):
+            until = self._f(name)
+            if until > now:
+                return Block(reason, until)
         return None
 
     def capacity(self, now: float) -> float:
@@ -221,7 +242,7 @@ async def note_rate_limited(cred: Credential, model: str, message: str, headers,
     if "per-day" in message:
         until = reset or now + 3600
         await _update(cred.account, {"day_until": str(until), "rem": "0", "reset": str(until)})
-        return "account_daily_quota", until
+        return DAILY_QUOTA, until
     if "per-min" in message or (reset and "Provider returned error" not in message):
         until = reset or now + 60
         await _update(cred.account, {"until": str(until), "rem": "0", "reset": str(until)})
@@ -274,8 +295,8 @@ def pool_report() -> list[dict]:
         report.append({
             "key": cred.masked,
             "account": cred.account,
-            "state": blocked[0] if blocked else "ok",
-            "until": blocked[1] if blocked else None,
+            "state": blocked.reason if blocked else "ok",
+            "until": blocked.until if blocked else None,
             "remaining": state.fields.get("rem") if state.capacity(now) < 1e9 else None,
             "limit": state.fields.get("lim") or None,
             "recentFailures": int(state.fields.get(f"cbf:{cred.key_id}", "0") or 0),
