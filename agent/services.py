@@ -1,6 +1,6 @@
-"""The agent: a ReAct loop with OpenAI tool calling, run through the gateway's own ``chat.services``.
+"""The agent: a ReAct loop with OpenAI tool calling, run through the gateway's in-process client ``chat.proxy.inprocess``.
 
-Every model call goes through ``chat.services.complete(source="agent")``, so
+Every model call goes through ``chat.proxy.inprocess.complete(source="agent")``, so
 the caller's limits, credits and request log hold for the agent as for /v1.
 The loop moves to the next tool-capable model when one fails (rate limited,
 gone, upstream error) and keeps the conversation so far, tool results included.
@@ -17,7 +17,7 @@ from django.conf import settings
 
 from accounts.principals import Principal
 from agent import tools
-from chat import services as chat
+from chat.proxy import inprocess as chat
 from chat.proxy.errors import ProxyError
 from models_catalog import health as model_health
 from models_catalog.selectors import ModelInfo

@@ -1,7 +1,7 @@
 """Writes for playground conversations, and one turn of a conversation through the gateway.
 
 A turn stores the user's message, sends the whole conversation through
-``chat.services`` with source ``playground`` (so limits, credits and logs
+``chat.proxy.inprocess`` with source ``playground`` (so limits, credits and logs
 hold), and stores the answer. A turn the gateway refuses leaves no trace in
 the conversation; a turn the user stops keeps what was written so far.
 """
@@ -17,8 +17,8 @@ from asgiref.sync import async_to_sync, sync_to_async
 from django.db import transaction
 
 from accounts.principals import Principal
-from chat import services
 from chat.models import Conversation, Message
+from chat.proxy import inprocess
 from chat.proxy.errors import ProxyError
 from gateway_project.errors import ApiError
 from models_catalog.selectors import user_model_ids
@@ -184,7 +184,7 @@ def message_send(*, principal: Principal, conversation: Conversation, content: s
     """Send one message and wait for the whole answer; raise ApiError with a friendly message on refusal."""
     turn = turn_begin(conversation=conversation, content=content)
     try:
-        reply = async_to_sync(services.complete)(principal=principal, body=turn.body, source="playground")
+        reply = async_to_sync(inprocess.complete)(principal=principal, body=turn.body, source="playground")
     except ProxyError as error:
         turn_abort(turn=turn)
         raise ApiError(friendly_message(error), status_code=error.status,
@@ -206,7 +206,7 @@ async def astream_turn(*, principal: Principal, conversation: Conversation, cont
     cancels the upstream request; the text so far is kept as the answer.
     """
     turn = await sync_to_async(turn_begin)(conversation=conversation, content=content)
-    chunks = services.stream(principal=principal, body=turn.body, source="playground")
+    chunks = inprocess.stream(principal=principal, body=turn.body, source="playground")
     parts: list[str] = []
     usage: dict | None = None
     request_id = model = ""
@@ -216,7 +216,7 @@ async def astream_turn(*, principal: Principal, conversation: Conversation, cont
             model = chunk.get("model") or model
             usage = chunk.get("usage") or usage
             if "error" in chunk:
-                # A failure after the first token: the gateway's final error chunk (see chat.services.stream).
+                # A failure after the first token: the gateway's final error chunk (see chat.proxy.inprocess.stream).
                 error = chunk["error"] if isinstance(chunk["error"], dict) else {}
                 refusal = ProxyError(502, str(error.get("message", "")), code=str(error.get("code") or ""))
                 yield "error", error_out(refusal)

@@ -8,7 +8,7 @@ from asgiref.sync import iscoroutinefunction, markcoroutinefunction
 
 
 def new_request_id() -> str:
-    """Return a fresh request id, the same format as the /v1 path's."""
+    """Return a fresh request id: pages, the management API and /v1 (``chat.proxy.exchange``) all use this one."""
     return "req_" + secrets.token_hex(12)
 
 

@@ -18,12 +18,12 @@ from dataclasses import dataclass
 
 from asgiref.sync import async_to_sync
 
+from chat.proxy.errors import CLIENT_ERRORS
 from chat.proxy.state import StateUnavailable, store
 
 log = logging.getLogger(__name__)
 WINDOW = 100  # samples kept per model
 TTL = 7 * 86400
-CLIENT_ERRORS = {400, 413, 422}  # the request's fault, not the model's: not counted in the success rate
 
 
 def _key(model_id: str) -> str:
@@ -36,7 +36,7 @@ async def arecord(*, attempt: dict, stream: bool, tools: bool, until: float | No
     now = time.time()
     ok = status == 200 and reason == "ok"
     fields: dict[str, str] = {}
-    if status not in CLIENT_ERRORS:
+    if status not in CLIENT_ERRORS:  # the request's fault, not the model's: not counted in the success rate
         ttft = attempt["latencyMs"] if ok and stream else ""
         fields["sample"] = f"{now:.3f}|{int(ok)}|{attempt['latencyMs']}|{ttft}|{status or ''}"
     if status == 429:

@@ -1,6 +1,6 @@
 """Fan-out (one prompt to several models at once) and synthesis (one answer from their answers).
 
-Every model call goes through ``chat.services.complete(source="orchestrator")``,
+Every model call goes through ``chat.proxy.inprocess.complete(source="orchestrator")``,
 so limits, credits and request logs hold as for /v1.
 """
 
@@ -15,7 +15,7 @@ from django.conf import settings
 
 from accounts.principals import Principal
 from agent.services import worth_next_model
-from chat import services as chat
+from chat.proxy import inprocess as chat
 from chat.proxy.errors import ProxyError
 from gateway_project.errors import ApiError
 from models_catalog.selectors import ModelInfo

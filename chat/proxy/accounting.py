@@ -18,6 +18,7 @@ from accounts import credits
 from accounts.principals import Principal
 from chat.proxy import clock
 from chat.proxy.errors import ProxyError
+from chat.proxy.tokens import prompt_upper_bound
 from models_catalog.selectors import ModelInfo
 
 
@@ -26,19 +27,6 @@ class Reservation:
     hold: credits.Hold
     request_id: str
     note: str
-
-
-def _prompt_upper_bound(body: dict) -> int:
-    """An over-estimate of prompt tokens (3 characters a token, plus per-message overhead)."""
-    chars = 0
-    messages = body.get("messages") or []
-    for message in messages:
-        content = message.get("content") if isinstance(message, dict) else None
-        if isinstance(content, str):
-            chars += len(content)
-        elif isinstance(content, list):
-            chars += sum(len(p.get("text", "")) + 255 * (p.get("type") != "text") for p in content if isinstance(p, dict))
-    return chars // 3 + 8 * len(messages) + 16
 
 
 def _budgets(principal: Principal) -> list[credits.Budget]:
@@ -56,7 +44,7 @@ async def reserve(*, principal: Principal, models: list[ModelInfo], body: dict, 
     if not paid:
         return None
     max_tokens = body.get("max_tokens") or body.get("max_completion_tokens") or settings.GATEWAY.default_max_tokens_reserve
-    prompt = _prompt_upper_bound(body)
+    prompt = prompt_upper_bound(body)
     amount = max(m.prompt_price * prompt + m.completion_price * int(max_tokens) for m in paid)
     amount = amount.quantize(Decimal("0.000001")) if amount >= Decimal("0.000001") else Decimal("0.000001")
     use_balance = principal.byok_encrypted is None  # with their own key, the user's own account pays upstream

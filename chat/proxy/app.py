@@ -1,4 +1,4 @@
-"""The /v1 ASGI app: authenticate, validate, admit, route, relay, settle, record.
+"""The /v1 ASGI app: authenticate, dispatch, and adapt HTTP to the exchange (chat/proxy/exchange.py).
 
 A bare ASGI callable rather than a Django view or a Channels consumer: it pays
 neither the view stack nor a thread hop per request (docs/decisions/0001-hot-path.md).
@@ -6,9 +6,7 @@ neither the view stack nor a thread hop per request (docs/decisions/0001-hot-pat
 
 from __future__ import annotations
 
-import asyncio
 import logging
-import time
 
 from django.conf import settings
 
@@ -16,7 +14,6 @@ from chat.proxy import auth, catalog_api, passthrough, paths, upstream
 from chat.proxy import exchange as ex
 from chat.proxy.asgi_io import encode_headers, read_body, refuse_declared_oversize, send_whole
 from chat.proxy.errors import ProxyError
-from chat.proxy.relay import relay_stream
 from chat.proxy.validation import parse_json_object
 
 log = logging.getLogger(__name__)
@@ -67,62 +64,36 @@ class ProxyApp:
             return
 
     async def _chat(self, scope, receive, send, headers, principal, request_id: str) -> None:
-        from django.conf import settings
-
-        started = time.monotonic()
-        body = None
-        try:
+        async def load_body() -> dict:
             raw = await read_body(receive, settings.GATEWAY.max_body_bytes)
-            content_type = headers.get(b"content-type", b"").decode("latin-1")
-            body = parse_json_object(raw, content_type)
-            exchange = await ex.prepare(principal=principal, body=body, source="api", request_id=request_id)
-        except ProxyError as error:
-            ex.record_refusal(principal=principal, request_id=request_id, body=body, source="api", error=error,
-                              started=started)
-            raise
-        try:
-            opened = await ex.open_upstream(exchange)
-        except ProxyError:
-            await ex.finish(exchange)
-            raise
-        try:
-            if exchange.stream:
-                await self._stream(receive, send, exchange, opened)
-            else:
-                await self._whole(send, exchange, opened)
-        finally:
-            await ex.finish(exchange)
+            return parse_json_object(raw, headers.get(b"content-type", b"").decode("latin-1"))
 
-    async def _whole(self, send, exchange: ex.Exchange, opened) -> None:
-        raw, _ = await ex.read_whole(exchange, opened)
-        await send_whole(send, 200, raw, exchange.gateway_headers())
+        await ex.serve(principal=principal, source="api", load_body=load_body, delivery=_HttpDelivery(send),
+                       request_id=request_id, wait_disconnect=lambda: _wait_disconnect(receive))
 
-    async def _stream(self, receive, send, exchange: ex.Exchange, opened) -> None:
+
+class _HttpDelivery:
+    """An exchange's answer as ASGI HTTP messages: one JSON body, or an SSE stream."""
+
+    def __init__(self, send) -> None:
+        self._send = send
+
+    async def whole(self, exchange: ex.Exchange, raw: bytes, parsed: dict | None) -> None:
+        await send_whole(self._send, 200, raw, exchange.gateway_headers())
+
+    async def open_stream(self, exchange: ex.Exchange) -> None:
         head = {"cache-control": "no-cache", "x-accel-buffering": "no", **exchange.gateway_headers()}
-        await send({
+        await self._send({
             "type": "http.response.start",
             "status": 200,
             "headers": [(b"content-type", b"text/event-stream; charset=utf-8"), *encode_headers(head)],
         })
-        exchange.status = 200
 
-        async def emit(data: bytes) -> None:
-            await send({"type": "http.response.body", "body": data, "more_body": True})
+    async def stream_data(self, data: bytes) -> None:
+        await self._send({"type": "http.response.body", "body": data, "more_body": True})
 
-        relay = asyncio.ensure_future(relay_stream(opened, exchange, emit))
-        watcher = asyncio.ensure_future(_wait_disconnect(receive))
-        done, _ = await asyncio.wait({relay, watcher}, return_when=asyncio.FIRST_COMPLETED)
-        if watcher in done and relay not in done:
-            exchange.disconnected = True
-            relay.cancel()  # closing the upstream response cancels the upstream request
-            try:
-                await relay
-            except asyncio.CancelledError:
-                pass
-            return
-        watcher.cancel()
-        relay.result()
-        await send({"type": "http.response.body", "body": b"", "more_body": False})
+    async def close_stream(self) -> None:
+        await self._send({"type": "http.response.body", "body": b"", "more_body": False})
 
 
 async def _wait_disconnect(receive) -> None:

@@ -1,46 +1,62 @@
-"""One request through the gateway, from admission to its log row.
+"""One request through the gateway, from admission to its log row: the only owner of an exchange's life.
 
-The ASGI app and the in-process callers (playground, agent, orchestrator) use
-the same steps, so limits, credits, logs and routing hold for every token:
-``prepare`` (validate, resolve, admit, reserve) -> ``router.open_upstream`` ->
-relay (theirs) -> ``finish`` (charge, release, log).
+``serve`` runs every phase of a chat request and is the only code that decides
+its outcome: admit (validate, resolve the model, limits, reserve credit) ->
+route (``router.open_upstream``) -> deliver (a whole answer, or the relayed
+stream) -> settle (charge, release the reservation, count tokens, queue the log
+row). Settlement runs in a ``finally``, so no path, an exception or a client that
+went away included, leaks a reservation. Transports only adapt to it: the
+``/v1`` ASGI app (``chat/proxy/app.py``) and the in-process client of the
+playground, agent and orchestrator (``chat/proxy/inprocess.py``) each pass a
+``Delivery``. A response cache would be one more ``Outcome`` settled here.
 """
 
 from __future__ import annotations
 
 import asyncio
+import enum
 import logging
-import secrets
 import time
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from decimal import Decimal
+from typing import Protocol
 
 import aiohttp
 import orjson
 from django.conf import settings
 
 from accounts.principals import Principal
-from chat.logbuffer import log_buffer
-from chat.proxy import accounting, clock, limits, router
+from chat.proxy import accounting, limits, log_row, router
+from chat.proxy.attempt import sent_count
 from chat.proxy.errors import ProxyError
+from chat.proxy.relay import StreamState, relay_stream
+from chat.proxy.tokens import TokenCount, estimate_completion
 from chat.proxy.validation import validate_chat
+from gateway_project.middleware import new_request_id
 from models_catalog.selectors import Snapshot, asnapshot
 
+__all__ = ["Delivery", "Exchange", "Outcome", "new_request_id", "serve"]
 log = logging.getLogger(__name__)
+ENDPOINT = "chat/completions"
 
 
-def new_request_id() -> str:
-    return "req_" + secrets.token_hex(12)
+class Outcome(enum.Enum):
+    PENDING = "pending"
+    REFUSED = "refused"  # before routing: validation, the model, the key's allowlist, limits, credits
+    FAILED = "failed"  # no upstream could answer, or the answer broke (after the stream opened: status 200)
+    SERVED = "served"
+    DISCONNECTED = "disconnected"  # the client went away before the end
 
 
 @dataclass
 class Exchange:
     request_id: str
     principal: Principal
-    body: dict
     source: str
-    stream: bool
-    client_wants_usage: bool
+    body: dict | None = None
+    stream: bool = False
+    client_wants_usage: bool = False
     started: float = field(default_factory=time.monotonic)
     requested_model: str = ""
     model_ids: tuple[str, ...] = ()
@@ -49,15 +65,14 @@ class Exchange:
     reservation: accounting.Reservation | None = None
     attempts: list[router.Attempt] = field(default_factory=list)
     model_used: str = ""
+    tokens: TokenCount = field(default_factory=TokenCount)
+    ttft_ms: int | None = None
+    response_body: dict | None = None
+    stream_opened: bool = False
+    outcome: Outcome = Outcome.PENDING
     status: int = 0
     error: ProxyError | None = None
-    prompt_tokens: int = 0
-    completion_tokens: int = 0
-    usage_reported: bool = False
-    ttft_ms: int | None = None
-    disconnected: bool = False
-    response_body: dict | None = None
-    finished: bool = False
+    settled: bool = False
 
     @property
     def deadline(self) -> float:
@@ -69,12 +84,96 @@ class Exchange:
             headers.update(self.admission.headers)
         if self.model_used:
             headers["x-gateway-model"] = self.model_used
-        headers["x-gateway-attempts"] = str(sum(1 for a in self.attempts if not a.reason.startswith("skipped")))
+        headers["x-gateway-attempts"] = str(sent_count(self.attempts))
         return headers
 
-    def mark_first_byte(self) -> None:
+    def _first_byte(self, at: float | None = None) -> None:
         if self.ttft_ms is None:
-            self.ttft_ms = int((time.monotonic() - self.started) * 1000)
+            self.ttft_ms = int(((at or time.monotonic()) - self.started) * 1000)
+
+    def _conclude(self, outcome: Outcome, error: ProxyError | None = None) -> None:
+        """Set the outcome, once; what the client saw is 200 once a stream opened, else the error's status."""
+        if self.outcome is not Outcome.PENDING:
+            return
+        self.outcome, self.error = outcome, error
+        if outcome is Outcome.DISCONNECTED:
+            self.status = 200 if self.stream_opened else 499
+        elif error is not None and not self.stream_opened:
+            self.status = error.status
+        else:
+            self.status = 200
+
+
+class Delivery(Protocol):
+    """How a transport hands the answer to its client."""
+
+    async def whole(self, exchange: Exchange, raw: bytes, parsed: dict | None) -> None:
+        """Deliver a whole answer (``parsed`` is None when it is not a JSON object); raise ProxyError to refuse it."""
+
+    async def open_stream(self, exchange: Exchange) -> None:
+        """Start a streamed answer (headers for HTTP)."""
+
+    async def stream_data(self, data: bytes) -> None:
+        """Deliver SSE events, whole, as they arrive."""
+
+    async def close_stream(self) -> None:
+        """End the streamed answer."""
+
+
+async def serve(*, principal: Principal, source: str, load_body: Callable[[], Awaitable[dict]],
+                delivery: Delivery, request_id: str | None = None,
+                wait_disconnect: Callable[[], Awaitable[None]] | None = None) -> Exchange:
+    """Run one chat request to its end and return the settled exchange. Raise ProxyError when it is refused or
+    fails before anything was delivered; ``asyncio.CancelledError`` passes through (the client went away)."""
+    exchange = Exchange(request_id=request_id or new_request_id(), principal=principal, source=source)
+    try:
+        try:
+            await _admit(exchange, await load_body())
+        except ProxyError as error:
+            exchange._conclude(Outcome.REFUSED, error)
+            raise
+        opened = await router.open_upstream(
+            principal=principal, snapshot=exchange.snapshot, model_ids=exchange.model_ids, body=exchange.body,
+            stream=exchange.stream, attempts=exchange.attempts, deadline=exchange.deadline,
+        )
+        exchange.model_used = opened.model.model_id
+        if exchange.stream:
+            await _relay(exchange, opened, delivery, wait_disconnect)
+        else:
+            await _deliver_whole(exchange, opened, delivery)
+    except ProxyError as error:
+        exchange._conclude(Outcome.FAILED, error)
+        raise
+    except (asyncio.CancelledError, ConnectionError):  # the client went away (a broken socket, a closed iterator)
+        exchange._conclude(Outcome.DISCONNECTED)
+        raise
+    except Exception as exc:
+        log.exception("request %s failed in the gateway", exchange.request_id)
+        error = ProxyError(500, "The gateway failed while serving this request.", code="internal_error")
+        exchange._conclude(Outcome.FAILED, error)
+        if exchange.stream_opened:
+            raise
+        raise error from exc
+    finally:
+        await _settle_even_if_cancelled(exchange)
+    return exchange
+
+
+async def _settle_even_if_cancelled(exchange: Exchange) -> None:
+    """Settle; a cancellation that arrives meanwhile waits until the reservation is released.
+
+    Only the credit settlement waits on anything (the database); without a reservation settling cannot be
+    interrupted, so the common case pays no extra task.
+    """
+    if exchange.reservation is None:
+        await _settle(exchange)
+        return
+    settling = asyncio.ensure_future(_settle(exchange))
+    try:
+        await asyncio.shield(settling)
+    except asyncio.CancelledError:
+        await settling
+        raise
 
 
 def _apply_preset(body: dict, params: dict) -> dict:
@@ -85,17 +184,12 @@ def _apply_preset(body: dict, params: dict) -> dict:
     return merged
 
 
-def refuse_when_log_backlogged() -> None:
-    """Raise 503 while the request-log queue is full: back-pressure, so that no log row is ever dropped."""
-    if not log_buffer().accepting():
-        raise ProxyError(503, "The gateway is catching up on writing request logs; retry in a second.",
-                         code="log_backlog", headers={"retry-after": "1"})
-
-
-async def prepare(*, principal: Principal, body: dict, source: str, request_id: str | None = None) -> Exchange:
+async def _admit(exchange: Exchange, body: dict) -> None:
     """Validate, resolve the model, admit against limits and reserve credit. Raise ProxyError when refused."""
-    refuse_when_log_backlogged()
+    log_row.refuse_when_backlogged()
+    exchange.body = body
     validate_chat(body)
+    principal = exchange.principal
     snapshot = await asnapshot()
     requested = body["model"].strip()
     route = snapshot.resolve(requested)
@@ -114,61 +208,26 @@ async def prepare(*, principal: Principal, body: dict, source: str, request_id: 
     if principal.allowed_models and requested not in principal.allowed_models:
         model_ids = [m for m in model_ids if m in principal.allowed_models]
     body = _apply_preset(body, route.params)
-    stream = bool(body.get("stream"))
-    exchange = Exchange(
-        request_id=request_id or new_request_id(),
-        principal=principal,
-        body=body,
-        source=source,
-        stream=stream,
-        client_wants_usage=bool((body.get("stream_options") or {}).get("include_usage")),
-        requested_model=requested,
-        model_ids=tuple(model_ids),
-        snapshot=snapshot,
-    )
+    exchange.body = body
+    exchange.stream = bool(body.get("stream"))
+    exchange.client_wants_usage = bool((body.get("stream_options") or {}).get("include_usage"))
+    exchange.requested_model = requested
+    exchange.model_ids = tuple(model_ids)
+    exchange.snapshot = snapshot
     primary = model_ids[0]
     exchange.admission = await limits.admit(principal, primary, snapshot.daily_limit(primary))
     exchange.reservation = await accounting.reserve(
         principal=principal, models=[snapshot.models[m] for m in model_ids if m in snapshot.models],
         body=body, request_id=exchange.request_id,
     )
-    return exchange
 
 
-async def open_upstream(exchange: Exchange) -> router.Opened:
-    """Route the exchange; on failure the error is kept on the exchange and raised."""
-    try:
-        opened = await router.open_upstream(
-            principal=exchange.principal, snapshot=exchange.snapshot, model_ids=exchange.model_ids,
-            body=exchange.body, stream=exchange.stream, attempts=exchange.attempts, deadline=exchange.deadline,
-        )
-    except ProxyError as error:
-        exchange.error = error
-        exchange.status = error.status
-        raise
-    exchange.model_used = opened.model.model_id
-    return opened
-
-
-def note_usage(exchange: Exchange, usage: dict | None) -> None:
-    if isinstance(usage, dict):
-        exchange.prompt_tokens = int(usage.get("prompt_tokens") or 0)
-        exchange.completion_tokens = int(usage.get("completion_tokens") or 0)
-        exchange.usage_reported = True
-
-
-async def read_whole(exchange: Exchange, opened: router.Opened) -> tuple[bytes, dict | None]:
-    """Read the upstream's whole answer in OpenAI's shape and account for it; 504 when it does not finish in time.
-
-    Returns the bytes to relay unchanged and their parsed form (None when they are not a JSON object).
-    Tokens are counted from the text only when the upstream reported no usage.
-    """
+async def _deliver_whole(exchange: Exchange, opened: router.Opened, delivery: Delivery) -> None:
+    """Read the upstream's whole answer in OpenAI's shape, account for it and deliver it; 504 when it is late."""
     try:
         raw = await asyncio.wait_for(opened.response.read(), timeout=max(exchange.deadline - time.monotonic(), 1))
     except (TimeoutError, OSError, aiohttp.ClientError) as exc:
-        error = ProxyError(504, "The upstream did not finish its answer in time.", code="upstream_timeout")
-        exchange.error, exchange.status = error, 504
-        raise error from exc
+        raise ProxyError(504, "The upstream did not finish its answer in time.", code="upstream_timeout") from exc
     finally:
         opened.response.release()
     raw = opened.adapter.chat_response(raw, model=opened.model.model_id)
@@ -177,111 +236,90 @@ async def read_whole(exchange: Exchange, opened: router.Opened) -> tuple[bytes, 
     except orjson.JSONDecodeError:
         parsed = None
     if isinstance(parsed, dict):
-        note_usage(exchange, parsed.get("usage"))
-        if not exchange.usage_reported:
-            exchange.prompt_tokens = estimate_prompt_tokens(exchange.body)
-            text = "".join(str((c.get("message") or {}).get("content") or "") for c in parsed.get("choices") or [])
-            exchange.completion_tokens = max(len(text) // 4, 1)
+        exchange.tokens.note_usage(parsed.get("usage"))
+        exchange.tokens.estimate(exchange.body, estimate_completion(parsed))
         exchange.response_body = parsed
     else:
         parsed = None
-    exchange.status = 200
-    exchange.mark_first_byte()
-    return raw, parsed
+        exchange.tokens.estimate(exchange.body, 0)
+    exchange._first_byte()
+    await delivery.whole(exchange, raw, parsed)
+    exchange._conclude(Outcome.SERVED)
 
 
-def estimate_prompt_tokens(body: dict) -> int:
-    """A rough count (4 characters a token) for when the upstream reported none."""
-    chars = 0
-    for message in body.get("messages") or []:
-        content = message.get("content") if isinstance(message, dict) else None
-        if isinstance(content, str):
-            chars += len(content)
-        elif isinstance(content, list):
-            chars += sum(len(p.get("text", "")) for p in content if isinstance(p, dict))
-    return max(chars // 4, 1)
+async def _relay(exchange: Exchange, opened: router.Opened, delivery: Delivery,
+                 wait_disconnect: Callable[[], Awaitable[None]] | None) -> None:
+    """Open the client's stream and relay the upstream's into it, until either ends."""
+    state = StreamState(exchange.tokens, exchange.client_wants_usage)
+    try:
+        await delivery.open_stream(exchange)
+        exchange.stream_opened = True
+        if wait_disconnect is None:
+            await relay_stream(opened, state, delivery.stream_data)
+        elif not await _relay_unless_disconnected(relay_stream(opened, state, delivery.stream_data), wait_disconnect):
+            exchange._conclude(Outcome.DISCONNECTED)
+            return
+    finally:
+        if state.first_byte_at is not None:
+            exchange._first_byte(state.first_byte_at)
+        exchange.tokens.estimate(exchange.body, state.content_events)  # about one token a chunk
+    exchange._conclude(Outcome.FAILED if state.error else Outcome.SERVED, state.error)
+    await delivery.close_stream()
 
 
-def cost_of(exchange: Exchange) -> Decimal:
-    model = exchange.snapshot.models.get(exchange.model_used) if exchange.snapshot else None
+async def _relay_unless_disconnected(relay: Awaitable[None], wait_disconnect: Callable[[], Awaitable[None]]) -> bool:
+    """Run ``relay`` until it ends (True) or the client goes away first (False; the relay is cancelled,
+    which closes the upstream response and so cancels the upstream request)."""
+    relay_task = asyncio.ensure_future(relay)
+    watcher = asyncio.ensure_future(wait_disconnect())
+    try:
+        done, _ = await asyncio.wait({relay_task, watcher}, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        watcher.cancel()
+        if not relay_task.done():
+            relay_task.cancel()
+            try:
+                await relay_task
+            except asyncio.CancelledError:
+                pass
+    if relay_task in done:
+        relay_task.result()
+        return True
+    return False
+
+
+def _cost(exchange: Exchange) -> Decimal:
+    model = exchange.snapshot.models.get(exchange.model_used) if exchange.snapshot and exchange.model_used else None
     if model is None:
         return Decimal("0")
-    return model.prompt_price * exchange.prompt_tokens + model.completion_price * exchange.completion_tokens
+    return model.prompt_price * exchange.tokens.prompt + model.completion_price * exchange.tokens.completion
 
 
-async def finish(exchange: Exchange) -> None:
-    """Charge what was used, release the rest of the reservation, count tokens, queue the log row. Once."""
-    if exchange.finished:
+async def _settle(exchange: Exchange) -> None:
+    """Charge what was used, release the rest of the reservation, count tokens, queue the log row. Once; never
+    raises."""
+    if exchange.settled:
         return
-    exchange.finished = True
-    if exchange.model_used and not exchange.usage_reported and exchange.status == 200:
-        exchange.prompt_tokens = exchange.prompt_tokens or estimate_prompt_tokens(exchange.body)
-    cost = cost_of(exchange) if exchange.model_used else Decimal("0")
+    exchange.settled = True
+    cost = _cost(exchange)
     try:
         if exchange.reservation is not None:
-            await accounting.settle(exchange.reservation, cost=cost if exchange.model_used else Decimal("0"))
+            await accounting.settle(exchange.reservation, cost=cost)
     except Exception:
         log.exception("settling request %s failed", exchange.request_id)
-    total = exchange.prompt_tokens + exchange.completion_tokens
-    if exchange.admission is not None:
-        await limits.charge_tokens(exchange.admission, total)
-    _record(exchange, cost)
-
-
-def _record(exchange: Exchange, cost: Decimal) -> None:
-    error = exchange.error
-    keep = settings.GATEWAY.log_bodies
-    log_buffer().add(
-        {
-            "request_id": exchange.request_id,
-            "created_at": clock.utcnow(),
-            "user_id": exchange.principal.user_id,
-            "key_id": exchange.principal.key_id,
-            "key_prefix": exchange.principal.key_prefix,
-            "source": exchange.source,
-            "endpoint": "chat/completions",
-            "model_requested": exchange.requested_model[:200],
-            "model_used": exchange.model_used,
-            "stream": exchange.stream,
-            "status": exchange.status or (error.status if error else 0),
-            "error_type": (error.code or error.type) if error else "",
-            "error_message": error.message[:2000] if error else "",
-            "attempts": [a.as_log() for a in exchange.attempts],
-            "prompt_tokens": exchange.prompt_tokens,
-            "completion_tokens": exchange.completion_tokens,
-            "total_tokens": exchange.prompt_tokens + exchange.completion_tokens,
-            "cost": cost,
-            "ttft_ms": exchange.ttft_ms,
-            "latency_ms": int((time.monotonic() - exchange.started) * 1000),
-            "client_disconnected": exchange.disconnected,
-            "request_body": exchange.body if keep else None,
-            "response_body": exchange.response_body if keep else None,
-        }
-    )
-
-
-def record_refusal(*, principal: Principal | None, request_id: str, body: dict | None, source: str,
-                   error: ProxyError, started: float) -> None:
-    """Log a request refused before routing (validation, limits, credits)."""
-    if principal is None or error.code == "log_backlog":
-        return  # unauthenticated noise is not a user's request; a backlog refusal would only grow the backlog
-    log_buffer().add(
-        {
-            "request_id": request_id,
-            "created_at": clock.utcnow(),
-            "user_id": principal.user_id,
-            "key_id": principal.key_id,
-            "key_prefix": principal.key_prefix,
-            "source": source,
-            "endpoint": "chat/completions",
-            "model_requested": str((body or {}).get("model") or "")[:200],
-            "model_used": "",
-            "stream": bool((body or {}).get("stream")),
-            "status": error.status,
-            "error_type": error.code or error.type,
-            "error_message": error.message[:2000],
-            "attempts": [],
-            "latency_ms": int((time.monotonic() - started) * 1000),
-            "request_body": body if settings.GATEWAY.log_bodies else None,
-        }
+    try:
+        if exchange.admission is not None:
+            await limits.charge_tokens(exchange.admission, exchange.tokens.total)
+    except Exception:
+        log.exception("charging the tokens of request %s failed", exchange.request_id)
+    body = exchange.body or {}
+    log_row.queue(
+        principal=exchange.principal, request_id=exchange.request_id, source=exchange.source, endpoint=ENDPOINT,
+        started=exchange.started, status=exchange.status, error=exchange.error,
+        attempts=[a.as_log() for a in exchange.attempts],
+        model_requested=exchange.requested_model or str(body.get("model") or ""),
+        model_used=exchange.model_used, stream=exchange.stream or bool(body.get("stream")),
+        tokens=exchange.tokens, cost=cost, ttft_ms=exchange.ttft_ms,
+        disconnected=exchange.outcome is Outcome.DISCONNECTED, request_body=exchange.body,
+        response_body=exchange.response_body,
     )

@@ -20,11 +20,9 @@ from django.conf import settings
 from yarl import URL
 
 from accounts.principals import Principal
-from chat.logbuffer import log_buffer
-from chat.proxy import clock, limits, pool, upstream
+from chat.proxy import limits, log_row, pool, upstream
 from chat.proxy.asgi_io import encode_headers, read_body
 from chat.proxy.errors import ProxyError
-from chat.proxy.exchange import refuse_when_log_backlogged
 from chat.proxy.router import credentials_for
 from chat.proxy.validation import parse_json_object
 from models_catalog.selectors import ModelInfo, ProviderInfo, asnapshot
@@ -111,7 +109,7 @@ async def forward(scope, receive, send, principal: Principal, request_id: str, t
 async def _forward(scope, receive, send, principal: Principal, request_id: str, tail: tuple[str, ...],
                    passage: _Passage) -> None:
     cfg = settings.GATEWAY
-    refuse_when_log_backlogged()
+    log_row.refuse_when_backlogged()
     body = await read_body(receive, cfg.max_body_bytes)
     headers_in = dict(scope["headers"])
     admission = None
@@ -153,15 +151,8 @@ async def _forward(scope, receive, send, principal: Principal, request_id: str, 
 
 
 def _record(principal: Principal, request_id: str, passage: _Passage) -> None:
-    error = passage.error
     served = passage.status == 200
-    log_buffer().add({
-        "request_id": request_id, "created_at": clock.utcnow(), "user_id": principal.user_id,
-        "key_id": principal.key_id, "key_prefix": principal.key_prefix, "source": "api",
-        "endpoint": passage.endpoint, "status": passage.status,
-        "model_requested": passage.model_requested, "model_used": passage.model_used if served else "",
-        "error_type": (error.code or error.type) if error else "",
-        "error_message": error.message[:2000] if error else "",
-        "latency_ms": int((time.monotonic() - passage.started) * 1000),
-        "attempts": passage.attempts,
-    })
+    log_row.queue(principal=principal, request_id=request_id, source="api", endpoint=passage.endpoint,
+                  started=passage.started, status=passage.status, error=passage.error,
+                  attempts=passage.attempts, model_requested=passage.model_requested,
+                  model_used=passage.model_used if served else "")

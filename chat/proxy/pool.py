@@ -3,9 +3,14 @@
 Keys that share an upstream account share its limits, so health is kept per
 account: which account is spent until when (per-minute and per-day free-tier
 windows, from 429s and from ``X-RateLimit-*`` headers on every answer), which
-model is rate-limited on which account, and a circuit breaker per key for
-keys that fail authentication or keep failing. It lives in the shared store,
-so every gateway process routes on the same facts.
+model is rate-limited or failing on which account, and a circuit breaker per
+key for keys that fail authentication or keep failing across requests. It
+lives in the shared store, so every gateway process routes on the same facts.
+
+Blame (docs/decisions/0013-a-failure-blame.md): a failure is counted against a
+key or a model only once the same request was served elsewhere, so a request
+the upstream always refuses never opens anything; a 5xx counts against the
+model on that account, a timeout or broken connection against the key.
 """
 
 from __future__ import annotations
@@ -24,9 +29,11 @@ from gateway_project.singleflight import load_once
 
 log = logging.getLogger(__name__)
 ACCOUNT_TTL = 2 * 86400
-BREAKER_THRESHOLD = 5  # consecutive failures that open a key's breaker
+BREAKER_THRESHOLD = 5  # consecutive failed requests (each counted once) that open a key's breaker
 BREAKER_OPEN_S = 60.0
 AUTH_BREAKER_OPEN_S = 600.0
+MODEL_FAILURE_THRESHOLD = 3  # consecutive failed requests that take a model off one account
+MODEL_FAILURE_OPEN_S = 30.0
 
 
 @dataclass(frozen=True)
@@ -104,11 +111,36 @@ def _key(account: str) -> str:
     return f"gw:acct:{account}"
 
 
+DAILY_QUOTA = "account_daily_quota"
+_RATE_LIMITS = {DAILY_QUOTA, "account_rate_limited", "model_rate_limited"}
+
+
+@dataclass(frozen=True)
+class Block:
+    """Why a key must not be used for a model now, and until when."""
+
+    reason: str  # circuit_open, account_daily_quota, account_rate_limited, model_rate_limited, model_failing
+    until: float
+
+    @property
+    def rate_limit(self) -> bool:
+        return self.reason in _RATE_LIMITS
+
+    @property
+    def daily(self) -> bool:
+        return self.reason == DAILY_QUOTA
+
+
 @dataclass(frozen=True)
 class Health:
     """What the shared state says about one account, read once per request."""
 
     fields: dict[str, str]
+
+    @classmethod
+    def spent_for_the_day(cls, until: float) -> Health:
+        """What an account is known to be right after its daily quota ran out (no need to read it back)."""
+        return cls({"day_until": str(until)})
 
     def _f(self, name: str) -> float:
         try:
@@ -116,16 +148,14 @@ class Health:
         except ValueError:
             return 0.0
 
-    def blocked(self, cred: Credential, model: str, now: float) -> tuple[str, float] | None:
-        """Return (reason, until) when ``cred`` must not be used for ``model`` now."""
-        if self._f(f"cb:{cred.key_id}") > now:
-            return "circuit_open", self._f(f"cb:{cred.key_id}")
-        if self._f("day_until") > now:
-            return "account_daily_quota", self._f("day_until")
-        if self._f("until") > now:
-            return "account_rate_limited", self._f("until")
-        if self._f(f"m:{model}") > now:
-            return "model_rate_limited", self._f(f"m:{model}")
+    def blocked(self, cred: Credential, model: str, now: float) -> Block | None:
+        """Return the block when ``cred`` must not be used for ``model`` now."""
+        for reason, name in (("circuit_open", f"cb:{cred.key_id}"), (DAILY_QUOTA, "day_until"),
+                             ("account_rate_limited", "until"), ("model_rate_limited", f"m:{model}"),
+                             ("model_failing", f"md:{model}")):
+            until = self._f(name)
+            if until > now:
+                return Block(reason, until)
         return None
 
     def capacity(self, now: float) -> float:
@@ -190,17 +220,18 @@ def _reset_epoch(value: str | None) -> float | None:
     return number / 1000.0 if number > 1e11 else number
 
 
-async def note_success(cred: Credential, headers, known: Health | None = None) -> None:
-    """Record the limit headers of a good answer, and close the key's breaker.
+async def note_success(cred: Credential, model: str, headers, known: Health | None = None) -> None:
+    """Record the limit headers of a good answer, and reset the key's and the model's failure counts.
 
     ``known`` is the account's health as read for this request: when it shows no
     failures to reset and the answer carries no limit headers, there is nothing
     to write, and the Redis round trip is skipped.
     """
-    fields = {f"cbf:{cred.key_id}": "0"}
+    counts = (f"cbf:{cred.key_id}", f"mf:{model}")
+    fields = dict.fromkeys(counts, "0")
     remaining = headers.get("X-RateLimit-Remaining")
     reset = _reset_epoch(headers.get("X-RateLimit-Reset"))
-    nothing_to_reset = known is not None and known.fields.get(f"cbf:{cred.key_id}", "0") == "0"
+    nothing_to_reset = known is not None and all(known.fields.get(name, "0") == "0" for name in counts)
     if (remaining is None or reset is None) and nothing_to_reset:
         return
     if remaining is not None and reset is not None:
@@ -218,7 +249,7 @@ async def note_rate_limited(cred: Credential, model: str, message: str, headers,
     if "per-day" in message:
         until = reset or now + 3600
         await _update(cred.account, {"day_until": str(until), "rem": "0", "reset": str(until)})
-        return "account_daily_quota", until
+        return DAILY_QUOTA, until
     if "per-min" in message or (reset and "Provider returned error" not in message):
         until = reset or now + 60
         await _update(cred.account, {"until": str(until), "rem": "0", "reset": str(until)})
@@ -228,19 +259,30 @@ async def note_rate_limited(cred: Credential, model: str, message: str, headers,
     return "model_rate_limited", until
 
 
-async def note_failure(cred: Credential, *, auth: bool = False) -> None:
-    """Count a failure of the key; open its breaker on bad auth or after repeated failures."""
-    now = time.time()
-    if auth:
-        await _update(cred.account, {f"cb:{cred.key_id}": str(now + AUTH_BREAKER_OPEN_S)})
-        return
-    _forget(cred.account)
+async def note_auth_failure(cred: Credential) -> None:
+    """Open the key's breaker at once: the upstream refused the key itself (bad key, no credits)."""
+    await _update(cred.account, {f"cb:{cred.key_id}": str(time.time() + AUTH_BREAKER_OPEN_S)})
+
+
+async def note_key_failure(cred: Credential) -> None:
+    """Count one request the key failed (and another key served); open its breaker after several in a row."""
+    await _count(cred.account, f"cbf:{cred.key_id}", f"cb:{cred.key_id}", BREAKER_THRESHOLD, BREAKER_OPEN_S)
+
+
+async def note_model_failure(cred: Credential, model: str) -> None:
+    """Count one request ``model`` failed on the key's account (and was served elsewhere); after several in a
+    row, route ``model`` away from that account for a while. The key stays usable for other models."""
+    await _count(cred.account, f"mf:{model}", f"md:{model}", MODEL_FAILURE_THRESHOLD, MODEL_FAILURE_OPEN_S)
+
+
+async def _count(account: str, count_field: str, until_field: str, threshold: int, open_s: float) -> None:
+    _forget(account)
     try:
-        count = await store().incr_hash(_key(cred.account), f"cbf:{cred.key_id}", 1, ACCOUNT_TTL)
+        count = await store().incr_hash(_key(account), count_field, 1, ACCOUNT_TTL)
     except StateUnavailable:
         return
-    if count >= BREAKER_THRESHOLD:
-        await _update(cred.account, {f"cb:{cred.key_id}": str(now + BREAKER_OPEN_S), f"cbf:{cred.key_id}": "0"})
+    if count >= threshold:
+        await _update(account, {until_field: str(time.time() + open_s), count_field: "0"})
 
 
 def pool_report() -> list[dict]:
@@ -260,8 +302,8 @@ def pool_report() -> list[dict]:
         report.append({
             "key": cred.masked,
             "account": cred.account,
-            "state": blocked[0] if blocked else "ok",
-            "until": blocked[1] if blocked else None,
+            "state": blocked.reason if blocked else "ok",
+            "until": blocked.until if blocked else None,
             "remaining": state.fields.get("rem") if state.capacity(now) < 1e9 else None,
             "limit": state.fields.get("lim") or None,
             "recentFailures": int(state.fields.get(f"cbf:{cred.key_id}", "0") or 0),

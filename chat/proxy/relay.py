@@ -4,12 +4,15 @@ Events are forwarded whole (an event is what ends in a blank line), never
 re-encoded; the gateway reads the usage chunk for accounting and drops it when
 the client did not ask for it (naive clients index ``choices[0]``). After the
 first byte nothing can fall back: an upstream failure becomes one OpenAI-style
-error event, then ``data: [DONE]``, and the stream ends.
+error event, then ``data: [DONE]``, and the stream ends. The relay reports what
+happened (``StreamState``); the exchange's owner decides what that means.
 """
 
 from __future__ import annotations
 
 import asyncio
+import time
+from collections.abc import Awaitable, Callable
 
 import aiohttp
 import orjson
@@ -17,20 +20,26 @@ from django.conf import settings
 
 from chat.proxy.errors import ProxyError
 from chat.proxy.events import data_of
-from chat.proxy.exchange import Exchange, note_usage
 from chat.proxy.router import Opened
+from chat.proxy.tokens import TokenCount
 
 DONE = b"data: [DONE]\n\n"
 
 
 class StreamState:
-    def __init__(self) -> None:
+    """What the relay saw: the end, an upstream failure, how many content events went out, and when the first."""
+
+    def __init__(self, tokens: TokenCount, client_wants_usage: bool) -> None:
+        self.tokens = tokens
+        self.client_wants_usage = client_wants_usage
         self.done = False
         self.failed = False
         self.content_events = 0
+        self.first_byte_at: float | None = None
+        self.error: ProxyError | None = None
 
 
-def inspect(event: bytes, exchange: Exchange, state: StreamState) -> bytes | None:
+def inspect(event: bytes, state: StreamState) -> bytes | None:
     """Account for one event; return the bytes to forward (None to drop it)."""
     data = data_of(event)
     if data is None:
@@ -48,29 +57,29 @@ def inspect(event: bytes, exchange: Exchange, state: StreamState) -> bytes | Non
                 state.failed = True
                 return event
             if parsed.get("usage"):
-                note_usage(exchange, parsed["usage"])
-                if not parsed.get("choices") and not exchange.client_wants_usage:
+                state.tokens.note_usage(parsed["usage"])
+                if not parsed.get("choices") and not state.client_wants_usage:
                     return None
     state.content_events += 1
     return event
 
 
-async def relay_stream(opened: Opened, exchange: Exchange, emit) -> None:
-    """Forward the stream through ``emit(bytes)`` until it ends; never raises for upstream failures."""
+async def relay_stream(opened: Opened, state: StreamState, emit: Callable[[bytes], Awaitable[None]]) -> None:
+    """Forward the stream through ``emit(bytes)`` until it ends; an upstream failure is kept in ``state.error``."""
     translate = opened.adapter.stream_translator(model=opened.model.model_id)
-    state = StreamState()
     idle = settings.GATEWAY.upstream_timeout_s
 
     async def forward(events: list[bytes]) -> None:
         out = []
         for event in events:
             for piece in translate(event) if translate else (event,):
-                kept = inspect(piece, exchange, state)
+                kept = inspect(piece, state)
                 if kept is not None:
                     out.append(kept)
         if out:
             await emit(b"".join(out))
-            exchange.mark_first_byte()
+            if state.first_byte_at is None:
+                state.first_byte_at = time.monotonic()
 
     buffer = opened.buffered
     try:
@@ -86,19 +95,14 @@ async def relay_stream(opened: Opened, exchange: Exchange, emit) -> None:
                 break
             buffer += chunk.replace(b"\r\n", b"\n")
         if state.failed:
-            exchange.status = 200
-            exchange.error = ProxyError(502, "The upstream failed mid-stream.", code="upstream_stream_error")
+            state.error = ProxyError(502, "The upstream failed mid-stream.", code="upstream_stream_error")
             await emit(DONE)
         elif not state.done:
             raise ConnectionError("upstream closed the stream early")
     except (TimeoutError, ConnectionError, OSError, aiohttp.ClientError) as exc:
         message = "The upstream stopped responding mid-stream." if isinstance(exc, TimeoutError) else \
             "The upstream connection broke mid-stream."
-        error = ProxyError(502, message, code="upstream_stream_error")
-        exchange.error = error
-        await emit(error.sse_event() + DONE)
+        state.error = ProxyError(502, message, code="upstream_stream_error")
+        await emit(state.error.sse_event() + DONE)
     finally:
         opened.response.close()
-        if not exchange.usage_reported:
-            exchange.completion_tokens = state.content_events  # about one token per chunk upstream
-        exchange.status = exchange.status or 200

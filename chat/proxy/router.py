@@ -1,12 +1,15 @@
 """Routing: which model on which upstream key, in what order, and what to do when one fails.
 
-``open_upstream`` walks the plan (each model of the route, on each usable key,
-best capacity first), skips what the shared state says is spent, and returns
-the first answer worth relaying. Failures caused by the request itself go
-straight back; 429, 5xx, timeouts and 404 move on. When a round ends with
-nothing, it waits for the earliest window to reopen (or backs off with jitter)
-and tries again, all inside one deadline per request. Nothing here has sent a
-byte to the client: fallback and retry happen only before the first byte.
+``open_upstream`` walks the route (each model, on each usable key, best
+capacity first) as a small state machine: state says a key is spent or open
+(skip it), else one ``attempt`` is sent and its ``Verdict`` decides the next
+step: served (return it), the request's own fault (straight back), a refused
+key or a failure (the next key or model, never the same pair again), a rate
+limit (elsewhere, or wait until it lifts), a gone model (the next model). When
+a round ends with nothing, it waits for the earliest window to reopen and tries
+again, all inside one deadline per request. Failures are blamed only once the
+request was served elsewhere (docs/decisions/0013-a-failure-blame.md). Nothing
+here has sent a byte to the client: fallback happens only before the first byte.
 """
 
 from __future__ import annotations
@@ -17,56 +20,21 @@ import random
 import time
 from dataclasses import dataclass, field
 
-import aiohttp
-import orjson
 from asgiref.sync import sync_to_async
 from django.conf import settings
 
 from accounts.principals import Principal
-from chat.proxy import pool, upstream
+from chat.proxy import pool
+from chat.proxy.attempt import Attempt, Blame, Opened, Result, Verdict, attempt, sent_count
 from chat.proxy.errors import ProxyError
-from chat.proxy.events import data_of
 from chat.proxy.pool import Credential
-from models_catalog import adapters
 from models_catalog import health as model_health
 from models_catalog.selectors import ModelInfo, Snapshot
 
 log = logging.getLogger(__name__)
-CLIENT_ERRORS = {400, 413, 422}
 MAX_INLINE_WAIT_S = 15.0  # longest wait for a window to reopen inside one request
 
-
-@dataclass
-class Attempt:
-    model: str
-    key: str
-    account: str
-    status: int | None
-    latency_ms: int
-    reason: str
-
-    def as_log(self) -> dict:
-        return {"model": self.model, "key": self.key, "account": self.account, "status": self.status,
-                "latencyMs": self.latency_ms, "reason": self.reason}
-
-
-@dataclass
-class Opened:
-    """An upstream answer worth relaying: a 200 whose first event (for streams) is not an error."""
-
-    response: aiohttp.ClientResponse
-    model: ModelInfo
-    cred: Credential
-    adapter: adapters.Adapter
-    first_events: list[bytes] = field(default_factory=list)
-    buffered: bytes = b""
-
-
-@dataclass
-class Plan:
-    models: list[ModelInfo]
-    byok: Credential | None
-    pool: list[Credential]
+__all__ = ["Attempt", "Opened", "credentials_for", "open_upstream"]
 
 
 async def credentials_for(model: ModelInfo, principal: Principal) -> list[Credential]:
@@ -90,57 +58,10 @@ async def credentials_for(model: ModelInfo, principal: Principal) -> list[Creden
                             account=f"provider-{model.provider.slug}")]
 
 
-def _retry_after(headers) -> float | None:
-    for name in ("retry-after-ms", "Retry-After"):
-        value = headers.get(name)
-        if value:
-            try:
-                seconds = float(value)
-            except ValueError:
-                continue
-            return seconds / 1000.0 if name == "retry-after-ms" else seconds
-    return None
-
-
-def _upstream_body(body: dict, model: ModelInfo, stream: bool) -> dict:
-    payload = dict(body)
-    payload.pop("models", None)  # the gateway runs the fallback list itself
-    payload["model"] = model.model_id
-    if stream and model.provider.kind in ("openrouter", "openai"):
-        options = dict(payload.get("stream_options") or {})
-        options["include_usage"] = True  # usage is always known: ask for the usage chunk
-        payload["stream_options"] = options
-    return payload
-
-
-async def _first_data_events(response: aiohttp.ClientResponse, deadline: float) -> tuple[list[bytes], bytes]:
-    """Read until the first complete ``data:`` event; return the events read and what is left over."""
-    buffer = b""
-    events: list[bytes] = []
-    while True:
-        remaining = deadline - time.monotonic()
-        if remaining <= 0:
-            raise TimeoutError
-        chunk = await asyncio.wait_for(response.content.readany(), timeout=remaining)
-        if not chunk:
-            return events, buffer
-        buffer += chunk.replace(b"\r\n", b"\n")
-        while b"\n\n" in buffer:
-            event, buffer = buffer.split(b"\n\n", 1)
-            events.append(event + b"\n\n")
-            if event.startswith(b"data:") or b"\ndata:" in event:
-                return events, buffer
-
-
-def _event_error(event: bytes) -> dict | None:
-    data = data_of(event)
-    if not data or data == b"[DONE]" or b'"error"' not in data:
-        return None
-    try:
-        parsed = orjson.loads(data)
-    except orjson.JSONDecodeError:
-        return None
-    return parsed["error"] if isinstance(parsed, dict) and parsed.get("error") else None
+def _is_context_length(message: str) -> bool:
+    """A prompt too long for the model fails the same on every key: the request's fault, whatever the status."""
+    lowered = message.lower()
+    return "context length" in lowered or "context_length" in lowered or "maximum context" in lowered
 
 
 async def _model_gone(model: ModelInfo) -> None:
@@ -150,6 +71,46 @@ async def _model_gone(model: ModelInfo) -> None:
         await sync_to_async(model_mark_gone, thread_sensitive=False)(model_id=model.model_id)
     except Exception:
         log.exception("could not disable %s after its 404", model.model_id)
+
+
+@dataclass
+class _Walk:
+    """The state of one request's walk through its route."""
+
+    attempts: list[Attempt]
+    failed: set[tuple[str, str]] = field(default_factory=set)  # (key, model) pairs not sent this request again
+    suspects: list[tuple[Credential, str, Blame]] = field(default_factory=list)  # blamed once served elsewhere
+    gone: set[str] = field(default_factory=set)
+    last_error: ProxyError | None = None
+    earliest: float | None = None  # when the first window of this round reopens
+    only_daily: bool = True  # every refusal so far was a spent daily quota
+    limited: bool = False  # a rate limit or quota refused or skipped something
+
+    def wait_until(self, until: float) -> None:
+        self.earliest = until if self.earliest is None else min(self.earliest, until)
+
+    def skip(self, model: ModelInfo, cred: Credential, block: pool.Block, first_round: bool) -> None:
+        if first_round:
+            self.attempts.append(Attempt(model.model_id, cred.masked, cred.account, None, 0,
+                                         f"skipped: {block.reason}", sent=False))
+        self.limited = self.limited or block.rate_limit
+        if not block.daily:
+            self.only_daily = False
+            self.wait_until(block.until)
+
+    def exhausted(self) -> ProxyError:
+        """The error for a walk that found nothing to relay."""
+        if self.limited and (self.last_error is None or self.last_error.status == 429):
+            if self.only_daily:
+                return ProxyError(429, "Every upstream account has used its daily quota for these models; "
+                                  "try again after the quota resets.", code="upstream_quota_exhausted",
+                                  headers={"x-should-retry": "false"})
+            wait = max(int((self.earliest or time.time() + 60) - time.time()) + 1, 1)
+            return ProxyError(429, f"Every upstream account is rate limited for these models; retry in {wait} s.",
+                              code="upstream_rate_limited", headers={"retry-after": str(wait)})
+        if self.last_error is not None:
+            return self.last_error
+        return ProxyError(503, "No upstream could serve this request.", code="upstream_unavailable")
 
 
 async def open_upstream(
@@ -162,7 +123,10 @@ async def open_upstream(
     attempts: list[Attempt],
     deadline: float,
 ) -> Opened:
-    """Return the first good upstream answer, or raise the ProxyError the client should see."""
+    """Return the first good upstream answer, or raise the ProxyError the client should see.
+
+    Every attempt, sent or skipped, is appended to ``attempts``.
+    """
     cfg = settings.GATEWAY
     models = [snapshot.models[m] for m in model_ids if m in snapshot.models and snapshot.models[m].enabled]
     if not models:
@@ -173,175 +137,79 @@ async def open_upstream(
         raise ProxyError(503, "No upstream key is configured: add your own key in Settings, or ask an admin to "
                          "add one to the pool.", code="no_upstream_key")
     accounts = [c.account for creds in creds_by_model.values() for c in creds]
-    gone: set[str] = set()
-    last_error: ProxyError | None = None
+    walk = _Walk(attempts)
     round_no = 0
     while True:
         health = await pool.read_health(accounts)
         now = time.time()
-        earliest: float | None = None
-        only_daily = True
+        walk.earliest, walk.only_daily = None, True
         for model in models:
-            if model.model_id in gone:
+            if model.model_id in walk.gone:
                 continue
-            creds = creds_by_model[model.model_id]
             # Most capacity first; the user's own key keeps its place in front.
-            ordered = sorted(creds, key=lambda c: (c.source != "byok", -health[c.account].capacity(now)))
+            ordered = sorted(creds_by_model[model.model_id],
+                             key=lambda c: (c.source != "byok", -health[c.account].capacity(now)))
             for cred in ordered:
-                blocked = health[cred.account].blocked(cred, model.model_id, now)
-                if blocked is not None:
-                    reason, until = blocked
-                    if round_no == 0:
-                        attempts.append(Attempt(model.model_id, cred.masked, cred.account, None, 0, f"skipped: {reason}"))
-                    if reason != "account_daily_quota":
-                        only_daily = False
-                        earliest = until if earliest is None else min(earliest, until)
+                block = health[cred.account].blocked(cred, model.model_id, now)
+                if block is not None:
+                    walk.skip(model, cred, block, first_round=round_no == 0)
                     continue
-                if _real(attempts) >= cfg.max_attempts:
+                if (cred.key_id, model.model_id) in walk.failed:
+                    continue
+                if sent_count(attempts) >= cfg.max_attempts:
                     break
-                outcome = await _attempt(model, cred, body, stream, attempts, deadline, health[cred.account])
-                await model_health.arecord(attempt=attempts[-1].as_log(), stream=stream, tools=bool(body.get("tools")),
-                                           until=None if isinstance(outcome, Opened) else outcome[2])
-                if isinstance(outcome, Opened):
-                    return outcome
-                kind, error, until = outcome
-                last_error = error
-                if kind != "daily":
-                    only_daily = False
-                if kind == "client":
-                    raise error
-                if kind == "gone":
-                    gone.add(model.model_id)
+                result = await attempt(model, cred, body, stream, deadline, health[cred.account])
+                attempts.append(result.record)
+                await model_health.arecord(attempt=result.record.as_log(), stream=stream,
+                                           tools=bool(body.get("tools")), until=result.until)
+                if result.verdict is Verdict.SERVED:
+                    await _blame(walk.suspects)
+                    return result.opened
+                if result.verdict is Verdict.REQUEST_REFUSED:
+                    raise result.error
+                _after_refusal(walk, result, model, cred)
+                if result.verdict is Verdict.MODEL_GONE:
                     await _model_gone(model)
                     break
-                if kind == "daily":
-                    health[cred.account] = pool.Health({"day_until": str(until)})
-                elif kind == "limited":
-                    earliest = until if earliest is None else min(earliest, until)
+                if result.verdict is Verdict.DAILY_QUOTA:
+                    health[cred.account] = pool.Health.spent_for_the_day(result.until)
+                elif result.verdict is Verdict.RATE_LIMITED:
                     health[cred.account] = await _refresh(cred.account)
-                elif kind == "retry":
-                    earliest = min(earliest or now + 1e9, time.time() + _backoff(round_no))
         round_no += 1
-        time_left = deadline - time.monotonic()
-        if _real(attempts) >= cfg.max_attempts or earliest is None:
+        if sent_count(attempts) >= cfg.max_attempts or walk.earliest is None:
             break
-        wait = max(earliest - time.time(), 0.05) + random.uniform(0, 0.1)
-        if wait > min(time_left, MAX_INLINE_WAIT_S):
+        wait = max(walk.earliest - time.time(), 0.05) + random.uniform(0, 0.1)
+        if wait > min(deadline - time.monotonic(), MAX_INLINE_WAIT_S):
             break
         await asyncio.sleep(wait)
-    raise _exhausted(attempts, last_error, earliest, only_daily)
+    raise walk.exhausted()
 
 
-def _real(attempts: list[Attempt]) -> int:
-    """Attempts that reached (or tried to reach) the upstream, as opposed to skips."""
-    return sum(1 for a in attempts if not a.reason.startswith("skipped"))
+def _after_refusal(walk: _Walk, result: Result, model: ModelInfo, cred: Credential) -> None:
+    """Update the walk after an attempt that did not serve and did not end the request."""
+    walk.last_error = result.error
+    if result.verdict is not Verdict.DAILY_QUOTA:
+        walk.only_daily = False
+    if result.verdict in (Verdict.RATE_LIMITED, Verdict.DAILY_QUOTA):
+        walk.limited = True
+    if result.verdict is Verdict.RATE_LIMITED:
+        walk.wait_until(result.until)
+    elif result.verdict is Verdict.MODEL_GONE:
+        walk.gone.add(model.model_id)
+    elif result.verdict in (Verdict.FAILED, Verdict.KEY_REFUSED):
+        walk.failed.add((cred.key_id, model.model_id))
+    if result.blame is not None:
+        walk.suspects.append((cred, model.model_id, result.blame))
+
+
+async def _blame(suspects: list[tuple[Credential, str, Blame]]) -> None:
+    """The request was served, so what failed before was not the request's fault: count it, once per request."""
+    for cred, model_id, blame in dict.fromkeys(suspects):
+        if blame is Blame.KEY:
+            await pool.note_key_failure(cred)
+        else:
+            await pool.note_model_failure(cred, model_id)
 
 
 async def _refresh(account: str) -> pool.Health:
     return (await pool.read_health([account], fresh=True))[account]
-
-
-def _backoff(round_no: int) -> float:
-    return min(0.25 * (2**round_no), 4.0) + random.uniform(0, 0.25)
-
-
-def _exhausted(attempts: list[Attempt], last_error: ProxyError | None, earliest: float | None, only_daily: bool) -> ProxyError:
-    limited = [a for a in attempts if a.status == 429 or "rate_limited" in a.reason or "quota" in a.reason]
-    if limited and (last_error is None or last_error.status == 429):
-        if only_daily:
-            return ProxyError(429, "Every upstream account has used its daily quota for these models; "
-                              "try again after the quota resets.", code="upstream_quota_exhausted",
-                              headers={"x-should-retry": "false"})
-        wait = max(int((earliest or time.time() + 60) - time.time()) + 1, 1)
-        return ProxyError(429, f"Every upstream account is rate limited for these models; retry in {wait} s.",
-                          code="upstream_rate_limited", headers={"retry-after": str(wait)})
-    if last_error is not None:
-        return last_error
-    return ProxyError(503, "No upstream could serve this request.", code="upstream_unavailable")
-
-
-async def _attempt(model: ModelInfo, cred: Credential, body: dict, stream: bool, attempts: list[Attempt],
-                   deadline: float, known: pool.Health | None = None):
-    """Try one (model, key). Return Opened, or (kind, error, until) where kind says what to do next."""
-    cfg = settings.GATEWAY
-    adapter = adapters.for_kind(model.provider.kind)
-    url, headers, payload = adapter.chat_request(
-        base_url=model.provider.base_url,
-        api_key="" if cred.source == "provider" and cred.secret.startswith("provider:") else cred.secret,
-        body=_upstream_body(body, model, stream),
-    )
-    headers.setdefault("HTTP-Referer", "https://github.com/llm-gateway")
-    headers.setdefault("X-Title", "LLM Gateway")
-    started = time.monotonic()
-    attempt_deadline = min(deadline, started + cfg.upstream_timeout_s)
-
-    def record(status: int | None, reason: str) -> None:
-        attempts.append(Attempt(model.model_id, cred.masked, cred.account, status,
-                                int((time.monotonic() - started) * 1000), reason))
-
-    response: aiohttp.ClientResponse | None = None
-    try:
-        remaining = attempt_deadline - time.monotonic()
-        if remaining <= 0:
-            raise TimeoutError
-        response = await asyncio.wait_for(
-            upstream.session().post(url, data=payload, headers=headers), timeout=remaining
-        )
-        if response.status == 200:
-            if stream:
-                events, rest = await _first_data_events(response, attempt_deadline)
-                error = next((e for e in map(_event_error, events) if e), None)
-                if error is not None:
-                    response.release()
-                    record(200, f"stream_error: {str(error.get('message', ''))[:120]}")
-                    await pool.note_failure(cred)
-                    return "retry", ProxyError(502, f"Upstream failed: {error.get('message', 'stream error')}",
-                                               code="upstream_error"), None
-                record(200, "ok")
-                await pool.note_success(cred, response.headers, known)
-                return Opened(response, model, cred, adapter, events, rest)
-            record(200, "ok")
-            await pool.note_success(cred, response.headers, known)
-            return Opened(response, model, cred, adapter)
-        raw = await asyncio.wait_for(response.read(), timeout=max(attempt_deadline - time.monotonic(), 0.1))
-        status = response.status
-        message, metadata = adapter.error_message(raw)
-        if status == 429:
-            retry_after = _retry_after(response.headers)
-            if retry_after is None and isinstance(metadata, dict) and metadata.get("retry_after_seconds") is not None:
-                retry_after = float(metadata["retry_after_seconds"])
-            scope, until = await pool.note_rate_limited(cred, model.model_id, message, response.headers, retry_after)
-            record(429, scope)
-            error = ProxyError(429, f"Upstream rate limited: {message}", code="upstream_rate_limited")
-            return ("daily" if scope == "account_daily_quota" else "limited"), error, until
-        if status == 404:
-            record(404, "model_gone")
-            return "gone", ProxyError(404, f"Model {model.model_id} is no longer served upstream.",
-                                      code="model_not_found", param="model"), None
-        if status in CLIENT_ERRORS:
-            record(status, "client_error")
-            return "client", ProxyError(status, f"Upstream rejected the request: {message}", code="upstream_bad_request"), None
-        if status in (401, 403):
-            record(status, "key_rejected")
-            await pool.note_failure(cred, auth=True)
-            return "next", ProxyError(502, "An upstream key was rejected.", code="upstream_auth"), None
-        if status == 402:
-            record(status, "key_out_of_credits")
-            await pool.note_failure(cred, auth=True)
-            return "next", ProxyError(502, "An upstream account is out of credits.", code="upstream_credits"), None
-        record(status, "upstream_error")
-        await pool.note_failure(cred)
-        code = 504 if status == 408 else 502
-        return "retry", ProxyError(code, f"Upstream error {status}: {message}", code="upstream_error"), None
-    except TimeoutError:
-        if response is not None:
-            response.close()
-        record(None, "timeout")
-        await pool.note_failure(cred)
-        return "retry", ProxyError(504, "The upstream did not answer in time.", code="upstream_timeout"), None
-    except aiohttp.ClientError as exc:
-        if response is not None:
-            response.close()
-        record(None, f"connect_error: {type(exc).__name__}")
-        await pool.note_failure(cred)
-        return "retry", ProxyError(502, "Could not reach the upstream.", code="upstream_unreachable"), None

@@ -1,11 +1,13 @@
 """Fallbacks, retries and the quota-aware key pool, against the simulator's faults."""
 
+import dataclasses
 import time
 
 import httpx
 import openai
 import pytest
 
+from chat.proxy import pool
 from chat.tests.conftest import LLAMA, MISTRAL, QWEN
 from gateway_project import invalidation
 from models_catalog.models import Alias, CatalogModel
@@ -211,3 +213,49 @@ def test_a_rejected_key_is_opened_by_the_breaker_and_skipped(caller, sim):
         attempts.append(int(raw.headers["x-gateway-attempts"]))
     assert attempts == [2, 1, 1]  # the revoked key is tried once, answers 401, then left alone
     assert [r["key"] for r in sim.requests()] == [POOL_KEYS[1]] * 3
+
+
+def _one_pool_key(settings):
+    settings.GATEWAY = dataclasses.replace(settings.GATEWAY, openrouter_api_keys=[POOL_KEYS[0]])
+    pool.invalidate_local()
+
+
+def test_a_request_the_upstream_always_fails_never_opens_the_only_keys_breaker(caller, sim, settings):
+    _one_pool_key(settings)
+    for _ in range(pool.BREAKER_THRESHOLD + 1):  # more failures than ever opened a breaker
+        with pytest.raises(openai.InternalServerError) as raised:
+            caller.client.chat.completions.create(model=LLAMA, messages=USER, extra_body={"sim": {"fault": "500"}})
+        assert raised.value.status_code == 502
+        assert raised.value.body["code"] == "upstream_error"
+        assert "Upstream error 500" in raised.value.body["message"]
+    # Each failing request went upstream once: never to the same key and model twice in a row.
+    assert len(sim.requests()) == pool.BREAKER_THRESHOLD + 1
+    [key] = pool.pool_report()
+    assert (key["state"], key["recentFailures"]) == ("ok", 0)
+    raw = caller.client.chat.completions.with_raw_response.create(model=LLAMA, messages=USER)
+    assert raw.parse().choices[0].message.content.startswith("Hello")
+    assert _served(raw) == (LLAMA, 1)
+
+
+def test_an_upstream_400_goes_straight_back_and_never_marks_the_key(caller, sim, settings):
+    _one_pool_key(settings)
+    for _ in range(pool.BREAKER_THRESHOLD + 1):
+        with pytest.raises(openai.BadRequestError):
+            caller.client.chat.completions.create(model=LLAMA, messages=USER, extra_body={"sim": {"fault": "400"}})
+    assert len(sim.requests()) == pool.BREAKER_THRESHOLD + 1
+    assert caller.client.chat.completions.create(model=LLAMA, messages=USER).choices[0].message.content
+
+
+def test_a_model_failing_across_requests_is_taken_off_that_account_and_the_key_still_serves_others(caller, sim):
+    for i in range(pool.MODEL_FAILURE_THRESHOLD):
+        # The first key's answer for LLAMA is a 500; the second key serves the same request.
+        raw = caller.client.chat.completions.with_raw_response.create(
+            model=LLAMA, messages=USER, extra_body={"sim": {"fault": "500", "times": 1, "id": f"flaky-{i}"}})
+        assert _served(raw) == (LLAMA, 2)
+        assert [r["key"] for r in sim.requests()[-2:]] == POOL_KEYS
+    raw = caller.client.chat.completions.with_raw_response.create(model=LLAMA, messages=USER)
+    assert _served(raw) == (LLAMA, 1)
+    assert sim.requests()[-1]["key"] == POOL_KEYS[1]  # LLAMA no longer goes to the first key's account
+    raw = caller.client.chat.completions.with_raw_response.create(model=QWEN, messages=USER)
+    assert _served(raw) == (QWEN, 1)
+    assert sim.requests()[-1]["key"] == POOL_KEYS[0]  # ...but the first key itself is fine

@@ -6,7 +6,7 @@ import asyncio
 
 from accounts.principals import Principal
 from chat.proxy.exchange import Exchange
-from chat.proxy.relay import relay_stream
+from chat.proxy.relay import StreamState, relay_stream
 from chat.proxy.router import Opened
 from models_catalog.adapters.base import OpenAICompatible
 
@@ -37,8 +37,9 @@ def test_events_buffered_with_the_first_event_are_relayed():
     async def emit(data: bytes) -> None:
         sent.append(data)
 
-    asyncio.run(relay_stream(opened, exchange, emit))
+    state = StreamState(exchange.tokens, exchange.client_wants_usage)
+    asyncio.run(relay_stream(opened, state, emit))
     out = b"".join(sent)
     assert b'"Hi"' in out and out.endswith(b"data: [DONE]\n\n")
     assert b"error" not in out
-    assert exchange.error is None and exchange.completion_tokens == 1
+    assert state.error is None and exchange.tokens.completion == 1
