@@ -6,6 +6,7 @@ from channels.auth import AuthMiddlewareStack
 from channels.routing import URLRouter
 
 from chat.proxy.app import ProxyApp
+from gateway_project.forwarded import ForwardedMiddleware
 from gateway_project.lifespan import Lifespan
 
 # The management API's chat endpoint (JWT) is the /v1 endpoint under another path.
@@ -22,7 +23,11 @@ def sse_urlpatterns() -> list:
 
 
 def build_application(django_app):
-    """Return the root ASGI callable around ``django_app``."""
+    """Return the root ASGI callable around ``django_app``.
+
+    Every request passes ``ForwardedMiddleware`` first: the client address and
+    scheme everything after it sees are the ones a trusted proxy reports.
+    """
     proxy = ProxyApp()
     lifespan = Lifespan(proxy)
     routes = sse_urlpatterns()
@@ -44,4 +49,4 @@ def build_application(django_app):
         elif scope["type"] == "lifespan":
             await lifespan(scope, receive, send)
 
-    return application
+    return ForwardedMiddleware(application)

@@ -42,7 +42,8 @@ else
   python manage.py sync_models || echo ">> catalog sync failed; the admin's model page says why"
 fi
 echo ">> Gateway on http://${HOST}:${PORT}  (OpenAI base URL: http://${HOST}:${PORT}/v1)"
-exec_args=(uvicorn gateway_project.asgi:application --host "$HOST" --port "$PORT" --no-access-log)
+# --no-proxy-headers: only gateway_project/forwarded.py (TRUSTED_PROXIES) reads X-Forwarded-*.
+exec_args=(uvicorn gateway_project.asgi:application --host "$HOST" --port "$PORT" --no-access-log --no-proxy-headers)
 if [ -n "$sim_pid" ]; then
   "${exec_args[@]}"
 else

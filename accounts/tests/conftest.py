@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import dataclasses
+import time
+
 import httpx
 import pytest
+from django_ratelimit.core import _get_window
 
 from testing.factories import PASSWORD
 
@@ -23,6 +27,30 @@ def assert_page(body: dict) -> list:
     assert set(body) == {"count", "next", "previous", "results"}, body
     assert isinstance(body["results"], list)
     return body["results"]
+
+
+def fresh_window(*values: str, period: int = 60, margin: float = 20.0) -> None:
+    """Wait until no rate-limit window of ``values`` ends within ``margin`` seconds.
+
+    django-ratelimit counts in fixed windows; a test that straddles a window's end
+    would see its counter reset halfway and prove nothing.
+    """
+    for _ in range(3):
+        left = min(_get_window(v, period) - time.time() for v in values)
+        if left > margin:
+            return
+        time.sleep(max(left, 0) + 0.5)
+
+
+def set_gateway_config(settings, **changes) -> None:
+    """Change fields of ``settings.GATEWAY`` for one test (the live gateway thread reads the same settings)."""
+    settings.GATEWAY = dataclasses.replace(settings.GATEWAY, **changes)
+
+
+@pytest.fixture
+def open_registration(settings):
+    """GATEWAY_REGISTRATION_OPEN=1 for this test (the default is closed)."""
+    set_gateway_config(settings, registration_open=True)
 
 
 @pytest.fixture
