@@ -50,6 +50,8 @@ MIDDLEWARE = [
     "django.middleware.csp.ContentSecurityPolicyMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     "gateway_project.middleware.RequestIdMiddleware",
+    # A throttled page (login, registration) answers 429 through RATELIMIT_VIEW, not a bare 403.
+    "django_ratelimit.middleware.RatelimitMiddleware",
 ]
 
 ROOT_URLCONF = "gateway_project.urls"
