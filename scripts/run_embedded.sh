@@ -4,6 +4,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export DJANGO_DEBUG="${DJANGO_DEBUG:-1}"
+# The demo lets anyone on this machine sign up (production default: closed, by invite).
+export GATEWAY_REGISTRATION_OPEN="${GATEWAY_REGISTRATION_OPEN:-1}"
 HOST="${HOST:-127.0.0.1}"
 PORT="${PORT:-8000}"
 SIM_PORT="${SIM_PORT:-8090}"
