@@ -6,6 +6,7 @@ from accounts import admin_views
 
 urlpatterns = [
     path("users/", admin_views.users_page, name="console-users"),
+    path("users/invite", admin_views.user_invite, name="console-user-invite"),
     path("users/<int:user_id>/role", admin_views.user_role, name="console-user-role"),
     path("users/<int:user_id>/active", admin_views.user_active, name="console-user-active"),
     path("users/<int:user_id>/credits", admin_views.user_credits, name="console-user-credits"),

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from decimal import Decimal, InvalidOperation
 
+from django.conf import settings
 from django.contrib import messages
 from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_POST
 
-from accounts import selectors, services
+from accounts import registration, selectors, services
 from accounts.models import Role, User
 from accounts.permissions import admin_page
 from chat.templatetags.console import usd
@@ -40,11 +41,35 @@ def _user_row(request: HttpRequest, user: User, *, error: str = "", notice: str 
     return redirect("console-users")
 
 
+def _users_page(request: HttpRequest, *, status: int = 200, **extra) -> HttpResponse:
+    page = Paginator(selectors.user_list(), USER_PAGE_SIZE).get_page(request.GET.get("page"))
+    return render(request, "console/users.html", {
+        "page": page, "roles": Role.choices, "registration_open": settings.GATEWAY.registration_open,
+        "invite_default_hours": registration.INVITE_DEFAULT_HOURS, "invite_max_hours": registration.INVITE_MAX_HOURS,
+        **extra,
+    }, status=status)
+
+
 @require_GET
 @admin_page
 def users_page(request: HttpRequest) -> HttpResponse:
-    page = Paginator(selectors.user_list(), USER_PAGE_SIZE).get_page(request.GET.get("page"))
-    return render(request, "console/users.html", {"page": page, "roles": Role.choices})
+    return _users_page(request)
+
+
+@require_POST
+@admin_page
+def user_invite(request: HttpRequest) -> HttpResponse:
+    """Create an invite and show its link once, on the users page."""
+    try:
+        hours = int(request.POST.get("hours", "").strip() or registration.INVITE_DEFAULT_HOURS)
+        created = registration.invite_create(by=request.user, hours=hours)
+    except ValueError:
+        messages.error(request, "Valid for must be a whole number of hours.")
+        return _users_page(request, status=400)
+    except ApiError as exc:
+        messages.error(request, exc.message.replace("expiresInHours", "Valid for (hours)"))
+        return _users_page(request, status=400)
+    return _users_page(request, invite_url=request.build_absolute_uri(created.link))
 
 
 @require_POST

@@ -1,15 +1,10 @@
-"""REST endpoints for auth, the caller's own keys, and admin user management."""
+"""REST endpoints for the caller's own keys and settings, and admin user management (auth is in auth_apis)."""
 
 from __future__ import annotations
 
-from django.contrib.auth import authenticate
-from django.utils.decorators import method_decorator
-from django_ratelimit.decorators import ratelimit
 from rest_framework import serializers
-from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 from rest_framework.views import APIView
-from rest_framework_simplejwt.tokens import RefreshToken
 
 from accounts import selectors, services
 from accounts.models import BudgetPeriod, Role
@@ -24,144 +19,6 @@ def _paginated(request, view, queryset, out) -> Response:
     paginator = PageSizePagination()
     page = paginator.paginate_queryset(queryset, request, view=view)
     return paginator.get_paginated_response([out(item) for item in page])
-
-
-def _tokens_for(user) -> dict:
-    refresh = RefreshToken.for_user(user)
-    return {"access": str(refresh.access_token), "refresh": str(refresh)}
-
-
-def _body_email(group, request) -> str:
-    """Rate-limit key: the account named in the body (login and register)."""
-    email = request.POST.get("email") or ""
-    if not email and request.body:
-        try:
-            import json
-
-            email = str(json.loads(request.body).get("email", ""))
-        except (ValueError, AttributeError):
-            email = ""
-    return email.strip().lower()
-
-
-_auth_limits = [
-    ratelimit(key="ip", rate="20/m", method="POST", block=True),
-    ratelimit(key=_body_email, rate="10/m", method="POST", block=True),
-]
-
-
-class CredentialsIn(serializers.Serializer):
-    email = serializers.EmailField()
-    password = serializers.CharField(max_length=256)
-
-
-@method_decorator(_auth_limits, name="post")
-class RegisterApi(APIView):
-    permission_classes = [AllowAny]
-    authentication_classes: list = []
-
-    def post(self, request):
-        from django.conf import settings
-
-        if not settings.GATEWAY.registration_open:
-            raise ApiError("Registration is closed; ask an admin for an account.", status_code=403)
-        data = CredentialsIn(data=request.data)
-        data.is_valid(raise_exception=True)
-        user = services.user_create(email=data.validated_data["email"], password=data.validated_data["password"])
-        return Response({"id": user.id, "email": user.email, "role": user.role}, status=201)
-
-
-@method_decorator(_auth_limits, name="post")
-class LoginApi(APIView):
-    permission_classes = [AllowAny]
-    authentication_classes: list = []
-
-    def post(self, request):
-        data = CredentialsIn(data=request.data)
-        data.is_valid(raise_exception=True)
-        email, password = data.validated_data["email"].lower(), data.validated_data["password"]
-        user = authenticate(request, email=email, password=password)
-        if user is None:
-            raise ApiError("Email or password is wrong, or the account is disabled.", status_code=401)
-        return Response(_tokens_for(user))
-
-
-class RefreshApi(APIView):
-    permission_classes = [AllowAny]
-    authentication_classes: list = []
-
-    class InputSerializer(serializers.Serializer):
-        refresh = serializers.CharField()
-
-    def post(self, request):
-        from rest_framework_simplejwt.exceptions import TokenError
-
-        data = self.InputSerializer(data=request.data)
-        data.is_valid(raise_exception=True)
-        try:
-            refresh = RefreshToken(data.validated_data["refresh"])
-        except TokenError as exc:
-            raise ApiError("The refresh token is invalid or expired.", status_code=401) from exc
-        user = selectors.user_get(user_id=refresh.payload.get("user_id"))
-        if user is None or not user.is_active:
-            raise ApiError("The account is disabled.", status_code=401)
-        return Response({"access": str(refresh.access_token)})
-
-
-class ChangePasswordApi(APIView):
-    class InputSerializer(serializers.Serializer):
-        oldPassword = serializers.CharField(max_length=256)
-        newPassword = serializers.CharField(max_length=256)
-
-    def post(self, request):
-        data = self.InputSerializer(data=request.data)
-        data.is_valid(raise_exception=True)
-        services.user_change_password(
-            user=request.user,
-            old_password=data.validated_data["oldPassword"],
-            new_password=data.validated_data["newPassword"],
-        )
-        return Response({"changed": True})
-
-
-class MeApi(APIView):
-    def get(self, request):
-        return Response(user_out(request.user))
-
-
-class DeviceCodeApi(APIView):
-    permission_classes = [AllowAny]
-    authentication_classes: list = []
-
-    @method_decorator(ratelimit(key="ip", rate="10/m", method="POST", block=True))
-    def post(self, request):
-        record, device_code = services.device_code_create()
-        base = request.build_absolute_uri("/device/")
-        return Response(
-            {
-                "device_code": device_code,
-                "user_code": record.user_code,
-                "verification_uri": base,
-                "verification_uri_complete": f"{base}?code={record.user_code}",
-                "expires_in": round((record.expires_at - record.created_at).total_seconds()),
-                "interval": record.interval,
-            }
-        )
-
-
-class DeviceTokenApi(APIView):
-    permission_classes = [AllowAny]
-    authentication_classes: list = []
-
-    class InputSerializer(serializers.Serializer):
-        device_code = serializers.CharField(max_length=100)
-
-    @method_decorator(ratelimit(key="ip", rate="60/m", method="POST", block=True))
-    def post(self, request):
-        data = self.InputSerializer(data=request.data)
-        data.is_valid(raise_exception=True)
-        user = services.device_code_poll(device_code=data.validated_data["device_code"])
-        return Response(_tokens_for(user))
 
 
 # ---------------------------------------------------------------- the caller's own settings
@@ -244,7 +101,8 @@ class LimitsIn(serializers.Serializer):
 
 
 def _limit_changes(validated: dict) -> dict:
-    names = {"rpm": "rpm", "tpm": "tpm", "budget": "budget", "budgetPeriod": "budget_period"}
+    names = {"rpm": "rpm", "tpm": "tpm", "budget": "budget", "budgetPeriod": "budget_period",
+             "dailyRequests": "daily_requests"}
     return {names[k]: v for k, v in validated.items()}
 
 
@@ -309,13 +167,18 @@ class AdminUserCreditsApi(APIView):
 class AdminUserLimitsApi(APIView):
     permission_classes = [IsAdmin]
 
+    class InputSerializer(LimitsIn):
+        dailyRequests = serializers.IntegerField(min_value=1, max_value=2_147_483_647, required=False,
+                                                 allow_null=True)
+
     def put(self, request, user_id: int):
         user = _admin_user(user_id)
-        data = LimitsIn(data=request.data)
+        data = self.InputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         changes = _limit_changes(data.validated_data)
         if not changes:
-            raise ApiError("Nothing to change: send rpm, tpm, budget or budgetPeriod.", status_code=400)
+            raise ApiError("Nothing to change: send rpm, tpm, budget, budgetPeriod or dailyRequests.",
+                           status_code=400)
         services.user_set_limits(user=user, fields=set(changes), **changes)
         return Response(user_out(user))
 

@@ -48,6 +48,11 @@ class User(AbstractBaseUser, PermissionsMixin):
     tpm = models.PositiveIntegerField(null=True, blank=True)
     budget = models.DecimalField(max_digits=14, decimal_places=6, null=True, blank=True)
     budget_period = models.CharField(max_length=10, choices=BudgetPeriod.choices, default=BudgetPeriod.MONTHLY)
+    # Requests a day this account may send through the server pool (its own BYOK key is not counted);
+    # null means no such limit. Self-registered accounts start with GATEWAY_USER_DEFAULT_DAILY_REQUESTS.
+    daily_requests = models.PositiveIntegerField(null=True, blank=True)
+    # Carried in every JWT ("tv"); raising it (password change, logout, disable) ends every token issued before.
+    token_version = models.PositiveIntegerField(default=0)
 
     objects = UserManager()
 
@@ -69,6 +74,23 @@ class User(AbstractBaseUser, PermissionsMixin):
     def is_staff(self) -> bool:
         """Admins reach the Django admin."""
         return self.role == Role.ADMIN
+
+
+class Invite(models.Model):
+    """A single-use, expiring link an admin hands out while registration is closed; only its SHA-256 is stored."""
+
+    token_hash = models.CharField(max_length=64, unique=True)
+    created_by = models.ForeignKey(User, null=True, on_delete=models.SET_NULL, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+    expires_at = models.DateTimeField()
+    used_at = models.DateTimeField(null=True, blank=True)
+    used_by = models.OneToOneField(User, null=True, blank=True, on_delete=models.SET_NULL, related_name="invite")
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"invite {self.id} ({'used' if self.used_at else 'open'})"
 
 
 class GatewayKey(models.Model):

@@ -16,6 +16,7 @@ from asgiref.sync import sync_to_async
 from django.conf import settings
 from django.utils import timezone
 
+from accounts.authentication import jwt_access_claims
 from gateway_project import invalidation
 
 
@@ -37,6 +38,8 @@ class Principal:
     user_tpm: int | None = None
     user_budget: Decimal | None = None
     user_budget_period: str = "monthly"
+    user_daily_requests: int | None = None
+    token_version: int = 0
     byok_encrypted: str | None = None
 
     @property
@@ -88,6 +91,8 @@ def _user_fields(user) -> dict:
         "user_tpm": user.tpm,
         "user_budget": user.budget,
         "user_budget_period": user.budget_period,
+        "user_daily_requests": user.daily_requests,
+        "token_version": user.token_version,
         "byok_encrypted": byok.encrypted if byok else None,
     }
 
@@ -165,3 +170,19 @@ async def aprincipal_for_user(user_id: int) -> Principal | None:
         return principal
     load = sync_to_async(_principal_for_user_id, thread_sensitive=False)
     return await _aload(cache_key, lambda: load(user_id))
+
+
+async def aprincipal_for_jwt(token: str) -> Principal | None:
+    """Return the principal of a valid access token whose user is active and has not revoked it, or None.
+
+    The token's version is compared with the cached principal's: a revocation
+    (``accounts.tokens.user_tokens_revoke``) raises the user's version and drops
+    the cache, so an access token issued before it stops at once.
+    """
+    claims = jwt_access_claims(token)
+    if claims is None:
+        return None
+    principal = await aprincipal_for_user(claims.user_id)
+    if principal is None or principal.token_version != claims.token_version:
+        return None
+    return principal

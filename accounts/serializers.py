@@ -46,5 +46,6 @@ def user_out(user: User) -> dict:
         "tpm": user.tpm,
         "budget": money(user.budget),
         "budgetPeriod": user.budget_period,
+        "dailyRequests": user.daily_requests,
         "balance": money(account.balance) if account else "0",
     }

@@ -13,7 +13,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.utils import timezone
 
-from accounts import crypto
+from accounts import crypto, tokens
 from accounts.models import (
     CreditAccount,
     DeviceCode,
@@ -46,12 +46,15 @@ def user_create(*, email: str, password: str, role: str = Role.USER) -> User:
     return user
 
 
+@transaction.atomic
 def user_change_password(*, user: User, old_password: str, new_password: str) -> None:
+    """Replace the password; every JWT issued before stops working (accounts/tokens.py)."""
     if not user.check_password(old_password):
         raise ApiError("The current password is wrong.", status_code=400)
     validate_password(new_password, user=user)
     user.set_password(new_password)
     user.save(update_fields=["password"])
+    tokens.user_tokens_revoke(user=user)
 
 
 @transaction.atomic
@@ -78,6 +81,8 @@ def user_set_active(*, user: User, active: bool, by: User | None = None) -> User
         raise ApiError("You cannot disable your own account.", status_code=400)
     user.is_active = active
     user.save(update_fields=["is_active"])
+    if not active:
+        tokens.user_tokens_revoke(user=user)
     invalidation.announce(invalidation.PRINCIPALS, detail=str(user.id))
     return user
 

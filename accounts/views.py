@@ -11,9 +11,8 @@ from django.http import Http404
 from django.shortcuts import redirect, render
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
-from django_ratelimit.decorators import ratelimit
 
-from accounts import selectors, services
+from accounts import registration, selectors, services, throttles
 from chat.usage import usage_today
 from gateway_project.errors import ApiError
 from models_catalog import selectors as catalog_selectors
@@ -28,8 +27,7 @@ def _problem(exc: Exception) -> str:
 
 
 @require_http_methods(["GET", "POST"])
-@ratelimit(key="ip", rate="20/m", method="POST", block=True)
-@ratelimit(key="post:email", rate="10/m", method="POST", block=True)
+@throttles.auth_throttled(throttles.LOGIN)
 def login_page(request):
     next_url = request.POST.get("next") or request.GET.get("next") or "/"
     if not url_has_allowed_host_and_scheme(next_url, allowed_hosts={request.get_host()}):
@@ -48,21 +46,24 @@ def login_page(request):
 
 
 @require_http_methods(["GET", "POST"])
-@ratelimit(key="ip", rate="20/m", method="POST", block=True)
+@throttles.auth_throttled(throttles.REGISTER)
 def register_page(request):
-    if not django_settings.GATEWAY.registration_open:
+    """Open registration, or an invite link's (``?invite=``); otherwise a 403 page saying to ask an admin."""
+    invite = (request.POST.get("invite") or request.GET.get("invite") or "").strip()
+    if not registration.registration_allowed(invite):
+        error = registration.BAD_INVITE_MESSAGE if invite else registration.CLOSED_MESSAGE
         return render(request, "accounts/login.html", {
-            "next": "/", "email": "", "registration_open": False,
-            "error": "Registration is closed; ask an admin for an account.",
+            "next": "/", "email": "", "registration_open": False, "error": error,
         }, status=403)
-    context = {"email": "", "error": ""}
+    context = {"email": "", "error": "", "invite": invite}
     if request.method == "POST":
         email = request.POST.get("email", "").strip().lower()
         try:
-            user = services.user_create(email=email, password=request.POST.get("password", ""))
+            user = registration.user_register(email=email, password=request.POST.get("password", ""),
+                                              invite_token=invite)
         except (ApiError, ValidationError) as exc:
             context.update(email=email, error=_problem(exc))
-            return render(request, "accounts/register.html", context, status=400)
+            return render(request, "accounts/register.html", context, status=getattr(exc, "status_code", 400))
         login(request, user)
         messages.success(request, "Welcome! Pick a model and say hello.")
         return redirect("playground")
@@ -216,5 +217,6 @@ def usage_page(request):
         "today": usage_today(user_id=user.id),
         "limits": {"rpm": user.rpm or django_settings.GATEWAY.default_rpm,
                    "tpm": user.tpm or django_settings.GATEWAY.default_tpm,
-                   "budget": user.budget, "budget_period": user.budget_period},
+                   "budget": user.budget, "budget_period": user.budget_period,
+                   "daily_requests": user.daily_requests},
     })

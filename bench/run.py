@@ -165,7 +165,7 @@ def gateway_command(server: str, port: int, workers: int) -> list[str]:
                 "--no-access-log", "--backlog", "4096", "gateway_project.asgi:application"]
     return [PYTHON, "-m", "uvicorn", "gateway_project.asgi:application", "--host", "127.0.0.1", "--port", str(port),
             "--workers", str(workers), "--loop", "uvloop", "--http", "httptools", "--no-access-log",
-            "--log-level", "warning", "--backlog", "4096"]
+            "--log-level", "warning", "--backlog", "4096", "--no-proxy-headers"]
 
 
 def children(pid: int) -> list[int]:

@@ -1,7 +1,8 @@
 #!/bin/sh
 # The container's entrypoint. Subcommands:
 #   web          migrate, then uvicorn gateway_project.asgi:application on 0.0.0.0:8000
-#                with $WEB_CONCURRENCY workers (default 2)
+#                with $WEB_CONCURRENCY workers (default 2); uvicorn never reads X-Forwarded-*
+#                itself (--no-proxy-headers): the app trusts them only from $TRUSTED_PROXIES
 #   worker       celery -A gateway_project worker
 #   beat         celery -A gateway_project beat (schedule file in /tmp: the root filesystem is read-only)
 #   migrate      python manage.py migrate
@@ -17,7 +18,7 @@ case "$command" in
   web)
     python manage.py migrate --noinput
     exec uvicorn gateway_project.asgi:application --host 0.0.0.0 --port 8000 \
-      --workers "${WEB_CONCURRENCY:-2}" --no-access-log --proxy-headers "$@"
+      --workers "${WEB_CONCURRENCY:-2}" --no-access-log --no-proxy-headers "$@"
     ;;
   worker)
     exec celery -A gateway_project worker --loglevel INFO "$@"

@@ -12,6 +12,7 @@ The variables come from the real environment over the checkout's ``.env`` file
 
 from __future__ import annotations
 
+import ipaddress
 import json
 import os
 import re
@@ -34,6 +35,10 @@ DEFAULT_TPM = 1_000_000
 # Upstream paths under /v1 that the pass-through forwards (prefixes, segment by segment).
 DEFAULT_PASSTHROUGH_PATHS = ("embeddings", "providers")
 _PASSTHROUGH_PATH = re.compile(r"^[A-Za-z0-9_-]+(/[A-Za-z0-9_:.-]+)*$")
+# The quota a self-registered account gets on the server pool (0 turns either off).
+USER_DEFAULT_RPM = 30
+USER_DEFAULT_DAILY_REQUESTS = 500
+HSTS_DEFAULT_SECONDS = 31_536_000  # one year
 
 _HEX64 = re.compile(r"^[0-9a-fA-F]{64}$")
 _WEAK_SECRET_MARKERS = ("changeme", "change-me", "insecure", "secret", "password", "django-insecure")
@@ -82,6 +87,15 @@ def _passthrough_paths(env: dict[str, str]) -> tuple[str, ...]:
             raise ConfigError(f"GATEWAY_PASSTHROUGH_PATHS: {path!r} is not a plain path under /v1 "
                               "(letters, digits, '-', '_' and '/' between segments, such as 'embeddings')")
     return paths
+def _networks(env: dict[str, str], name: str) -> tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]:
+    """Parse comma-separated IP addresses and CIDR blocks (a bare address is a one-address network)."""
+    networks = []
+    for part in _csv(env.get(name)):
+        try:
+            networks.append(ipaddress.ip_network(part, strict=False))
+        except ValueError as exc:
+            raise ConfigError(f"{name} must be comma-separated IP addresses or CIDR blocks, got {part!r}") from exc
+    return tuple(networks)
 
 
 def _local_secrets() -> dict[str, str]:
@@ -163,6 +177,13 @@ class Config:
     catalog_sync_hours: float
     default_max_tokens_reserve: int
     registration_open: bool
+    user_default_rpm: int
+    user_default_daily_requests: int
+    trusted_proxies: tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]
+    secure_cookies: bool
+    hsts_seconds: int
+    hsts_include_subdomains: bool
+    https_redirect: bool
     agent_max_tool_rounds: int
     agent_max_models: int
     orchestrator_max_models: int
@@ -253,7 +274,15 @@ def load(env: Mapping[str, str] | None = None) -> Config:
         catalog_cache_ttl_s=float(env.get("GATEWAY_CATALOG_CACHE_TTL") or 5),
         catalog_sync_hours=float(env.get("CATALOG_SYNC_HOURS") or 6),
         default_max_tokens_reserve=_int(env, "GATEWAY_DEFAULT_MAX_TOKENS_RESERVE", 4096),
-        registration_open=_bool(env.get("GATEWAY_REGISTRATION_OPEN"), default=True),
+        registration_open=_bool(env.get("GATEWAY_REGISTRATION_OPEN"), default=False),
+        user_default_rpm=_int(env, "GATEWAY_USER_DEFAULT_RPM", USER_DEFAULT_RPM, minimum=0),
+        user_default_daily_requests=_int(env, "GATEWAY_USER_DEFAULT_DAILY_REQUESTS", USER_DEFAULT_DAILY_REQUESTS,
+                                         minimum=0),
+        trusted_proxies=_networks(env, "TRUSTED_PROXIES"),
+        secure_cookies=_bool(env.get("GATEWAY_SECURE_COOKIES"), default=not debug),
+        hsts_seconds=_int(env, "GATEWAY_HSTS_SECONDS", 0 if debug else HSTS_DEFAULT_SECONDS, minimum=0),
+        hsts_include_subdomains=_bool(env.get("GATEWAY_HSTS_INCLUDE_SUBDOMAINS"), default=False),
+        https_redirect=_bool(env.get("GATEWAY_HTTPS_REDIRECT"), default=False),
         agent_max_tool_rounds=_int(env, "GATEWAY_AGENT_MAX_TOOL_ROUNDS", 4, minimum=0),
         agent_max_models=_int(env, "GATEWAY_AGENT_MAX_MODELS", 4, minimum=1),
         orchestrator_max_models=_int(env, "GATEWAY_ORCHESTRATOR_MAX_MODELS", 6, minimum=1),

@@ -8,6 +8,7 @@ from channels.routing import URLRouter
 from chat.proxy.app import ProxyApp
 from chat.proxy.paths import belongs_to_proxy
 from gateway_project.bodylimit import BodyLimit
+from gateway_project.forwarded import ForwardedMiddleware
 from gateway_project.lifespan import Lifespan
 
 
@@ -21,7 +22,11 @@ def sse_urlpatterns() -> list:
 
 
 def build_application(django_app):
-    """Return the root ASGI callable around ``django_app``."""
+    """Return the root ASGI callable around ``django_app``.
+
+    Every request passes ``ForwardedMiddleware`` first: the client address and
+    scheme everything after it sees are the ones a trusted proxy reports.
+    """
     proxy = ProxyApp()
     lifespan = Lifespan(proxy)
     routes = sse_urlpatterns()
@@ -44,4 +49,4 @@ def build_application(django_app):
         elif scope["type"] == "lifespan":
             await lifespan(scope, receive, send)
 
-    return application
+    return ForwardedMiddleware(application)

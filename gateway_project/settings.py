@@ -28,6 +28,7 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "rest_framework",
+    "rest_framework_simplejwt.token_blacklist",
     "django_htmx",
     "channels",
     "accounts",
@@ -49,6 +50,8 @@ MIDDLEWARE = [
     "django.middleware.csp.ContentSecurityPolicyMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     "gateway_project.middleware.RequestIdMiddleware",
+    # A throttled page (login, registration) answers 429 through RATELIMIT_VIEW, not a bare 403.
+    "django_ratelimit.middleware.RatelimitMiddleware",
 ]
 
 ROOT_URLCONF = "gateway_project.urls"
@@ -131,6 +134,18 @@ SECURE_CSP = {
 }
 SECURE_CONTENT_TYPE_NOSNIFF = True
 
+# Transport security (docs/api.md, "Running behind a TLS proxy"). Whether a request came over HTTPS
+# is decided once, by gateway_project/forwarded.py: the connection's own scheme, or X-Forwarded-Proto
+# from a TRUSTED_PROXIES peer. So SECURE_PROXY_SSL_HEADER stays unset: Django must not believe the
+# header from anyone else. The HTTPS redirect lives there too (it covers /v1 and SSE, not only pages).
+SESSION_COOKIE_SECURE = GATEWAY.secure_cookies
+CSRF_COOKIE_SECURE = GATEWAY.secure_cookies
+SECURE_PROXY_SSL_HEADER = None
+SECURE_SSL_REDIRECT = False
+SECURE_HSTS_SECONDS = GATEWAY.hsts_seconds  # sent on HTTPS responses only
+SECURE_HSTS_INCLUDE_SUBDOMAINS = GATEWAY.hsts_include_subdomains
+SECURE_HSTS_PRELOAD = False
+
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
         "accounts.authentication.ActiveUserJWTAuthentication",
@@ -152,6 +167,10 @@ SIMPLE_JWT = {
     "AUTH_HEADER_TYPES": ("Bearer",),
     "USER_ID_FIELD": "id",
     "USER_ID_CLAIM": "user_id",
+    # Each refresh answers a new refresh token and blacklists the one used (accounts/tokens.py).
+    "ROTATE_REFRESH_TOKENS": True,
+    "BLACKLIST_AFTER_ROTATION": True,
+    "UPDATE_LAST_LOGIN": False,
 }
 
 RATELIMIT_VIEW = "gateway_project.errors.ratelimited"

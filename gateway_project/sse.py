@@ -25,8 +25,7 @@ from django.core.handlers.asgi import ASGIRequest
 from django.middleware.csrf import CsrfViewMiddleware
 from rest_framework.exceptions import APIException
 
-from accounts.authentication import jwt_user_id
-from accounts.principals import Principal, aprincipal_for_user
+from accounts.principals import Principal, aprincipal_for_jwt, aprincipal_for_user
 from gateway_project.errors import ApiError, api_exception_handler
 
 log = logging.getLogger(__name__)
@@ -133,8 +132,8 @@ class SseConsumer(AsyncHttpConsumer):
         headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in self.scope.get("headers", [])}
         scheme, _, token = headers.get("authorization", "").partition(" ")
         if scheme:
-            user_id = jwt_user_id(token.strip()) if scheme.lower() == "bearer" and token.strip() else None
-            principal = await aprincipal_for_user(user_id) if user_id is not None else None
+            bearer = token.strip() if scheme.lower() == "bearer" else ""
+            principal = await aprincipal_for_jwt(bearer) if bearer else None
             if principal is None:
                 raise ApiError("The access token is invalid or expired.", status_code=401)
             return principal

@@ -8,6 +8,7 @@
 # terminal. A .env that make run did not write is the operator's: it is left alone.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+# The demo lets anyone on this machine sign up (production default: closed, by invite): .env says so.
 HOST="${HOST:-127.0.0.1}"
 PORT="${PORT:-8000}"
 SIM_PORT="${SIM_PORT:-8090}"
@@ -29,6 +30,7 @@ if [ ! -e .env ] || [ "$(head -n 1 .env)" = "$ENV_MARK (embedded mode); delete i
     echo "$ENV_MARK (embedded mode); delete it to start over."
     echo "# Every command in this checkout reads it (gateway_project/config.py); real environment variables win."
     echo "DJANGO_DEBUG=1"
+    echo "GATEWAY_REGISTRATION_OPEN=1"
     if [ "$demo" = 1 ]; then
       echo "OPENROUTER_BASE_URL=$SIM_BASE_URL"
       echo "OPENROUTER_API_KEYS=$SIM_KEY"
@@ -47,6 +49,8 @@ else
     demo=0
   fi
   grep -Eq '^[[:space:]]*(export[[:space:]]+)?DJANGO_DEBUG=' .env || export DJANGO_DEBUG="${DJANGO_DEBUG:-1}"
+  grep -Eq '^[[:space:]]*(export[[:space:]]+)?GATEWAY_REGISTRATION_OPEN=' .env \
+    || export GATEWAY_REGISTRATION_OPEN="${GATEWAY_REGISTRATION_OPEN:-1}"
 fi
 
 if [ "$demo" = 1 ]; then
@@ -79,7 +83,8 @@ echo ">> Gateway on http://${HOST}:${PORT}  (OpenAI base URL: http://${HOST}:${P
 if [ -n "$first_key" ]; then
   echo ">> The admin's gateway key (shown once, on first start): $first_key"
 fi
-exec_args=(uvicorn gateway_project.asgi:application --host "$HOST" --port "$PORT" --no-access-log)
+# --no-proxy-headers: only gateway_project/forwarded.py (TRUSTED_PROXIES) reads X-Forwarded-*.
+exec_args=(uvicorn gateway_project.asgi:application --host "$HOST" --port "$PORT" --no-access-log --no-proxy-headers)
 if [ -n "$sim_pid" ]; then
   "${exec_args[@]}"
 else

@@ -44,6 +44,9 @@ _defaults = {
     "GATEWAY_UPSTREAM_TIMEOUT": "5",
     "GATEWAY_REQUEST_DEADLINE": "20",
     "ALLOWED_HOSTS": "127.0.0.1,localhost,testserver",
+    # The suite talks plain HTTP on loopback, where a client drops Secure cookies; the production
+    # default (Secure with DEBUG off) is proven by gateway_project/tests/test_security_settings.py.
+    "GATEWAY_SECURE_COOKIES": "0",
 }
 for _name, _value in _defaults.items():
     os.environ.setdefault(_name, _value)

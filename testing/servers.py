@@ -86,7 +86,7 @@ class ThreadedGateway:
         from gateway_project.asgi import application
 
         config = uvicorn.Config(application, host="127.0.0.1", port=self.port, log_level="warning",
-                                lifespan="on", loop="asyncio")
+                                lifespan="on", loop="asyncio", proxy_headers=False)
         self.server = uvicorn.Server(config)
         self.server.install_signal_handlers = lambda: None
         self.thread = threading.Thread(target=self.server.run, daemon=True, name="gateway-under-test")
@@ -112,7 +112,7 @@ class GatewayProcess:
     def start(self) -> GatewayProcess:
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "uvicorn", "gateway_project.asgi:application", "--host", "127.0.0.1",
-             "--port", str(self.port), "--log-level", "warning", "--no-access-log"],
+             "--port", str(self.port), "--log-level", "warning", "--no-access-log", "--no-proxy-headers"],
             cwd=ROOT, env={**os.environ, **self.env}, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
         )
         wait_http(f"{self.url}/health/live", proc=self.proc)

@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import dataclasses
+import time
+
 import httpx
 import pytest
+from django_ratelimit.core import _get_window
 
 from testing.factories import PASSWORD
 
@@ -23,6 +27,47 @@ def assert_page(body: dict) -> list:
     assert set(body) == {"count", "next", "previous", "results"}, body
     assert isinstance(body["results"], list)
     return body["results"]
+
+
+def fresh_window(*values: str, period: int = 60, margin: float = 20.0) -> None:
+    """Wait until no rate-limit window of ``values`` ends within ``margin`` seconds.
+
+    django-ratelimit counts in fixed windows; a test that straddles a window's end
+    would see its counter reset halfway and prove nothing.
+    """
+    for _ in range(3):
+        left = min(_get_window(v, period) - time.time() for v in values)
+        if left > margin:
+            return
+        time.sleep(max(left, 0) + 0.5)
+
+
+def in_one_window(attempts, *values: str, period: int = 60):
+    """Run ``attempts()`` until one run starts and ends in the same rate-limit windows of ``values``; return it.
+
+    The rate-limit counters of the run before are emptied, so a retried run starts from zero.
+    """
+    from django.core.cache import cache
+
+    for _ in range(3):
+        fresh_window(*values, period=period)
+        before = [_get_window(v, period) for v in values]
+        result = attempts()
+        if [_get_window(v, period) for v in values] == before:
+            return result
+        cache.clear()
+    raise AssertionError("the rate-limit window kept rolling over during the attempts")
+
+
+def set_gateway_config(settings, **changes) -> None:
+    """Change fields of ``settings.GATEWAY`` for one test (the live gateway thread reads the same settings)."""
+    settings.GATEWAY = dataclasses.replace(settings.GATEWAY, **changes)
+
+
+@pytest.fixture
+def open_registration(settings):
+    """GATEWAY_REGISTRATION_OPEN=1 for this test (the default is closed)."""
+    set_gateway_config(settings, registration_open=True)
 
 
 @pytest.fixture

@@ -5,29 +5,14 @@ from __future__ import annotations
 import pytest
 
 from accounts.models import CreditAccount, User
-from accounts.tests.conftest import assert_error
+from accounts.tests.conftest import assert_error, fresh_window
 from testing.factories import PASSWORD, make_key, make_user
 
 NEW_PASSWORD = "another-horse-staple-42"
 
 
 
-def _fresh_window(*values: str, period: int = 60, margin: float = 20.0) -> None:
-    """Wait until no rate-limit window of ``values`` ends within ``margin`` seconds.
-
-    django-ratelimit counts in fixed windows; a test that straddles a window's end
-    would see its counter reset halfway and prove nothing.
-    """
-    import time
-
-    from django_ratelimit.core import _get_window
-
-    for _ in range(3):
-        left = min(_get_window(v, period) - time.time() for v in values)
-        if left > margin:
-            return
-        time.sleep(max(left, 0) + 0.5)
-
+@pytest.mark.usefixtures("open_registration")
 def test_register_creates_an_account_that_can_log_in(api):
     response = api.post("/auth/register", json={"email": "New@Example.com", "password": PASSWORD})
     assert response.status_code == 201
@@ -48,6 +33,7 @@ def test_register_creates_an_account_that_can_log_in(api):
         ({"email": "a@example.com", "password": "password123"}, None),  # too common
     ],
 )
+@pytest.mark.usefixtures("open_registration")
 def test_register_rejects_bad_input_with_400(api, payload, field):
     body = assert_error(api.post("/auth/register", json=payload), 400)
     if field:
@@ -55,6 +41,7 @@ def test_register_rejects_bad_input_with_400(api, payload, field):
     assert not User.objects.filter(email="a@example.com").exists()
 
 
+@pytest.mark.usefixtures("open_registration")
 def test_register_rejects_a_taken_email(api):
     make_user(email="taken@example.com")
     body = assert_error(api.post("/auth/register", json={"email": "TAKEN@example.com", "password": PASSWORD}), 400)
@@ -133,7 +120,7 @@ def test_change_password_needs_auth_the_old_password_and_a_strong_new_one(api):
 
 def test_login_is_rate_limited_per_account(api):
     user = make_user()
-    _fresh_window(user.email)
+    fresh_window(user.email)
     statuses = [
         api.post("/auth/login", json={"email": user.email, "password": "wrong-password-1"}).status_code
         for _ in range(11)
@@ -148,7 +135,7 @@ def test_login_is_rate_limited_per_account(api):
 
 
 def test_login_is_rate_limited_per_ip(api):
-    _fresh_window("127.0.0.1")
+    fresh_window("127.0.0.1")
     statuses = [
         api.post("/auth/login", json={"email": f"nobody{i}@example.com", "password": "wrong-password-1"}).status_code
         for i in range(21)
@@ -159,8 +146,9 @@ def test_login_is_rate_limited_per_ip(api):
     assert_error(api.post("/auth/login", json={"email": user.email, "password": PASSWORD}), 429)
 
 
+@pytest.mark.usefixtures("open_registration")
 def test_register_is_rate_limited_per_ip(api):
-    _fresh_window("127.0.0.1")
+    fresh_window("127.0.0.1")
     statuses = [
         api.post("/auth/register", json={"email": f"new{i}@example.com", "password": PASSWORD}).status_code
         for i in range(21)

@@ -35,6 +35,7 @@ def test_log_in_lands_on_the_playground_and_log_out_leaves(gateway, page):
     expect(page).to_have_url(f"{gateway.url}/login/?next=/settings/")
 
 
+@pytest.mark.usefixtures("open_registration")
 def test_register_then_change_password(gateway, page):
     page.goto("/register/")
     screenshot(page, "register")

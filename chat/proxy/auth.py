@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from accounts import principals
-from accounts.authentication import jwt_user_id
 from accounts.principals import Principal
 from accounts.secrets_util import KEY_PREFIX, hash_secret
 from chat.proxy.errors import ProxyError
@@ -35,8 +34,7 @@ async def authenticate(headers: dict[bytes, bytes]) -> Principal:
     if token.startswith(KEY_PREFIX):
         principal = await principals.aprincipal_for_key_hash(hash_secret(token))
     elif token.count(".") == 2:
-        user_id = jwt_user_id(token)
-        principal = await principals.aprincipal_for_user(user_id) if user_id is not None else None
+        principal = await principals.aprincipal_for_jwt(token)
     else:
         principal = None
     if principal is None:

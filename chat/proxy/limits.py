@@ -58,6 +58,11 @@ def _counters(principal: Principal, model_id: str, daily: tuple[int | None, int 
     max_requests, max_tokens = daily
     day = int(now // DAY)
     ttl_day = _seconds_to_midnight(now)
+    # The account's own daily quota on the server pool (self-registered accounts start with one);
+    # with their own key (BYOK) the user pays upstream, as in accounting.reserve.
+    if principal.user_daily_requests is not None and principal.byok_encrypted is None:
+        counters.append(Counter(f"gw:up:{principal.user_id}:r:{day}", principal.user_daily_requests, ttl_day, 1))
+        labels.append("daily_pool_requests")
     if max_requests is not None:
         counters.append(Counter(f"gw:ud:{principal.user_id}:{model_id}:r:{day}", max_requests, ttl_day, 1))
         labels.append("daily_requests")
@@ -92,12 +97,13 @@ async def admit(principal: Principal, model_id: str, daily: tuple[int | None, in
         label = labels[result.failed]
         wait = max(result.ttls[result.failed], 1)
         if label.startswith("daily"):
-            what = "requests" if label == "daily_requests" else "tokens"
+            what = "tokens" if label == "daily_tokens" else "requests"
+            scope = "through the server pool" if label == "daily_pool_requests" else f"for {model_id}"
             limit = counters[result.failed].limit
             headers.update({"x-should-retry": "false", "retry-after": str(wait)})
             raise ProxyError(
                 429,
-                f"Daily limit of {limit} {what} for {model_id} reached; it resets at 00:00 UTC (in {wait} s).",
+                f"Daily limit of {limit} {what} {scope} reached; it resets at 00:00 UTC (in {wait} s).",
                 code="daily_limit_exceeded",
                 headers=headers,
             )

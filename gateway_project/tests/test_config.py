@@ -82,7 +82,7 @@ def test_load_defaults_make_the_embedded_mode_work():
     assert cfg.openrouter_base_url == "https://openrouter.ai/api/v1" and cfg.openrouter_api_keys == []
     assert cfg.admin_email == "admin@localhost" and cfg.admin_password is None
     assert (cfg.default_rpm, cfg.default_tpm) == (config.DEFAULT_RPM, config.DEFAULT_TPM)
-    assert cfg.redis_failure_mode == "open" and cfg.registration_open is True
+    assert cfg.redis_failure_mode == "open" and cfg.registration_open is False
 
 
 def test_load_reads_every_documented_variable():
