@@ -69,3 +69,8 @@ def api_exception_handler(exc: Exception, context: dict) -> Response | None:
 def ratelimited(request, exception=None) -> JsonResponse:
     """django-ratelimit's view for a blocked request, in the API's error shape."""
     return JsonResponse(_RATELIMITED, status=429)
+
+
+def api_error_response(message: str, *, status: int = 400, extra: dict[str, Any] | None = None) -> JsonResponse:
+    """The ``{"message", "extra"}`` shape for code that answers before DRF runs (middleware)."""
+    return JsonResponse({"message": message, "extra": extra or {}}, status=status)

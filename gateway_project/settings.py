@@ -49,6 +49,7 @@ MIDDLEWARE = [
     "django.middleware.csp.ContentSecurityPolicyMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     "gateway_project.middleware.RequestIdMiddleware",
+    "gateway_project.input_guard.InputGuardMiddleware",
 ]
 
 ROOT_URLCONF = "gateway_project.urls"
