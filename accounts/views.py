@@ -18,6 +18,7 @@ from accounts.forms import CredentialsForm, GatewayKeyForm, PasswordChangeForm, 
 from chat.usage import usage_today
 from gateway_project.errors import ApiError
 from gateway_project.forms import form_problem
+from gateway_project.validators import EMAIL_MAX_LENGTH
 from models_catalog import selectors as catalog_selectors
 from models_catalog.services import user_model_toggle
 
@@ -60,7 +61,7 @@ def register_page(request):
     context = {"email": "", "error": ""}
     if request.method == "POST":
         form = CredentialsForm(request.POST)
-        email = form.data.get("email", "").strip().lower()[:254]
+        email = form.data.get("email", "").strip().lower()[:EMAIL_MAX_LENGTH]
         if not form.is_valid():
             context.update(email=email, error=form_problem(form))
             return render(request, "accounts/register.html", context, status=400)

@@ -21,6 +21,7 @@ from chat import services
 from chat.models import Conversation, Message
 from chat.proxy.errors import ProxyError
 from gateway_project.errors import ApiError
+from gateway_project.validators import unstorable
 from models_catalog.selectors import user_model_ids
 
 MAX_CONTENT = 32_000
@@ -92,6 +93,8 @@ def content_clean(content: str) -> str:
         raise ApiError("content must not be empty.", extra={"param": "content"})
     if len(content) > MAX_CONTENT:
         raise ApiError(f"content is longer than {MAX_CONTENT} characters.", extra={"param": "content"})
+    if reason := unstorable(content):  # the SSE endpoints reach here without the request guard
+        raise ApiError(f"content {reason}.", extra={"param": "content"})
     return content
 
 

@@ -16,7 +16,7 @@ from asgiref.sync import sync_to_async
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 
-from gateway_project.errors import api_error_response
+from gateway_project.errors import api_error_response, is_api_request
 from gateway_project.middleware import SyncAsyncMiddleware
 from gateway_project.validators import MAX_JSON_DEPTH, first_unstorable, shown_name, unstorable
 
@@ -71,7 +71,7 @@ def _refusal_message(field: str, reason: str) -> str:
 def refusal(request: HttpRequest, field: str, reason: str) -> HttpResponse:
     """Answer 400 naming ``field``: the management API's shape under /api/, else a page."""
     message = _refusal_message(field or "body", reason)
-    if request.path_info.startswith("/api/"):
+    if is_api_request(request):
         return api_error_response(message, extra={"param": field or "body"})
     return render(request, "input_refused.html", {"message": message}, status=400)
 
