@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from decimal import Decimal, InvalidOperation
-
 from django.conf import settings
 from django.contrib import messages
 from django.core.paginator import Paginator
@@ -12,10 +10,12 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_POST
 
 from accounts import registration, selectors, services
+from accounts.forms import CreditsForm, PoolImportForm, PoolKeyForm
 from accounts.models import Role, User
 from accounts.permissions import admin_page
 from chat.templatetags.console import usd
 from gateway_project.errors import ApiError
+from gateway_project.forms import form_problem
 
 USER_PAGE_SIZE = 50
 IMPORT_MAX_BYTES = 1_000_000
@@ -100,15 +100,12 @@ def user_active(request: HttpRequest, user_id: int) -> HttpResponse:
 @admin_page
 def user_credits(request: HttpRequest, user_id: int) -> HttpResponse:
     user = _user(user_id)
+    form = CreditsForm(request.POST)
+    if not form.is_valid():
+        return _user_row(request, user, error=f"{form_problem(form)} An amount is dollars, such as 5 or -1.50.")
     try:
-        amount = Decimal(request.POST.get("amount", "").strip())
-        if not amount.is_finite() or abs(amount) >= Decimal("1e8"):
-            raise InvalidOperation
-    except InvalidOperation:
-        return _user_row(request, user, error="Amount must be a number of dollars, such as 5 or -1.50.")
-    try:
-        entry = services.credits_top_up(user=user, amount=amount.quantize(Decimal("0.000001")),
-                                        note=request.POST.get("note", "").strip(), by=request.user)
+        entry = services.credits_top_up(user=user, amount=form.cleaned_data["amount"],
+                                        note=form.cleaned_data["note"], by=request.user)
     except ApiError as exc:
         return _user_row(request, user, error=exc.message)
     return _user_row(request, user, notice=f"balance is now ${usd(entry.balance_after)}.")
@@ -130,10 +127,12 @@ def upstream_keys_page(request: HttpRequest) -> HttpResponse:
 @require_POST
 @admin_page
 def upstream_key_add(request: HttpRequest) -> HttpResponse:
+    form = PoolKeyForm(request.POST)
     try:
-        record = services.upstream_key_add(api_key=request.POST.get("api_key", ""),
-                                           label=request.POST.get("label", "").strip()[:100],
-                                           account=request.POST.get("account", "").strip()[:100])
+        if not form.is_valid():
+            raise ApiError(form_problem(form))
+        record = services.upstream_key_add(api_key=form.cleaned_data["api_key"], label=form.cleaned_data["label"],
+                                           account=form.cleaned_data["account"])
     except ApiError as exc:
         messages.error(request, exc.message)
     else:
@@ -146,12 +145,15 @@ def upstream_key_add(request: HttpRequest) -> HttpResponse:
 def upstream_keys_import(request: HttpRequest) -> HttpResponse:
     upload = request.FILES.get("file")
     raw = upload.read(IMPORT_MAX_BYTES + 1) if upload else request.POST.get("keys", "").encode()
+    form = PoolImportForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, form_problem(form))
+        return redirect("console-upstream-keys")
     if len(raw) > IMPORT_MAX_BYTES:
         messages.error(request, "The file is larger than 1 MB.")
         return redirect("console-upstream-keys")
     try:
-        result = services.upstream_keys_import(text=raw.decode("utf-8"),
-                                               account=request.POST.get("account", "").strip()[:100])
+        result = services.upstream_keys_import(text=raw.decode("utf-8"), account=form.cleaned_data["account"])
     except UnicodeDecodeError:
         messages.error(request, "The file is not UTF-8 text.")
     except ApiError as exc:

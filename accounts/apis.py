@@ -2,16 +2,24 @@
 
 from __future__ import annotations
 
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema
 from rest_framework import serializers
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from accounts import selectors, services
-from accounts.models import BudgetPeriod, Role
+from accounts.models import BudgetPeriod, GatewayKey, LedgerEntry, Role, UpstreamKey
 from accounts.permissions import IsAdmin
 from accounts.serializers import gateway_key_out, money, user_out
 from gateway_project.errors import ApiError
 from gateway_project.pagination import PageSizePagination
+from gateway_project.validators import (
+    API_KEY_MAX_LENGTH,
+    api_decimal,
+    api_integer,
+    api_text,
+)
 
 
 def _paginated(request, view, queryset, out) -> Response:
@@ -26,7 +34,7 @@ def _paginated(request, view, queryset, out) -> Response:
 
 class UpstreamKeyApi(APIView):
     class InputSerializer(serializers.Serializer):
-        apiKey = serializers.CharField(max_length=500, trim_whitespace=True)
+        apiKey = serializers.CharField(max_length=API_KEY_MAX_LENGTH, trim_whitespace=True)
 
     def put(self, request):
         data = self.InputSerializer(data=request.data)
@@ -46,7 +54,7 @@ class UpstreamKeyStatusApi(APIView):
 
 class GatewayKeyListCreateApi(APIView):
     class InputSerializer(serializers.Serializer):
-        name = serializers.CharField(max_length=100)
+        name = api_text(GatewayKey, "name")
         expiresAt = serializers.DateTimeField(required=False, allow_null=True)
         models = serializers.ListField(child=serializers.CharField(max_length=200), required=False, max_length=200)
 
@@ -68,7 +76,7 @@ class GatewayKeyListCreateApi(APIView):
 class GatewayKeyDetailApi(APIView):
     class InputSerializer(serializers.Serializer):
         enabled = serializers.BooleanField(required=False)
-        name = serializers.CharField(max_length=100, required=False)
+        name = api_text(GatewayKey, "name", required=False)
 
     def _key(self, request, key_id: int):
         key = selectors.gateway_key_get(key_id=key_id, user=request.user)
@@ -94,9 +102,11 @@ class GatewayKeyDetailApi(APIView):
 
 
 class LimitsIn(serializers.Serializer):
-    rpm = serializers.IntegerField(min_value=1, required=False, allow_null=True)
-    tpm = serializers.IntegerField(min_value=1, required=False, allow_null=True)
-    budget = serializers.DecimalField(max_digits=14, decimal_places=6, min_value=0, required=False, allow_null=True)
+    """Limits of a user or a key (both have the same columns: ``User.rpm`` and ``GatewayKey.rpm`` alike)."""
+
+    rpm = api_integer(GatewayKey, "rpm", min_value=1, required=False, allow_null=True)
+    tpm = api_integer(GatewayKey, "tpm", min_value=1, required=False, allow_null=True)
+    budget = api_decimal(GatewayKey, "budget", min_value=0, required=False, allow_null=True)
     budgetPeriod = serializers.ChoiceField(choices=BudgetPeriod.values, required=False)
 
 
@@ -151,8 +161,8 @@ class AdminUserCreditsApi(APIView):
     permission_classes = [IsAdmin]
 
     class InputSerializer(serializers.Serializer):
-        amount = serializers.DecimalField(max_digits=14, decimal_places=6)
-        note = serializers.CharField(max_length=255, required=False, allow_blank=True, default="")
+        amount = api_decimal(LedgerEntry, "amount")
+        note = api_text(LedgerEntry, "note", required=False, allow_blank=True, default="")
 
     def post(self, request, user_id: int):
         user = _admin_user(user_id)
@@ -228,9 +238,9 @@ class AdminUpstreamKeyListCreateApi(APIView):
     permission_classes = [IsAdmin]
 
     class InputSerializer(serializers.Serializer):
-        apiKey = serializers.CharField(max_length=500)
-        label = serializers.CharField(max_length=100, required=False, allow_blank=True, default="")
-        account = serializers.CharField(max_length=100, required=False, allow_blank=True, default="")
+        apiKey = serializers.CharField(max_length=API_KEY_MAX_LENGTH)
+        label = api_text(UpstreamKey, "label", required=False, allow_blank=True, default="")
+        account = api_text(UpstreamKey, "account", required=False, allow_blank=True, default="")
 
     def get(self, request):
         return _paginated(request, self, selectors.upstream_key_list(), upstream_key_out)
@@ -246,10 +256,16 @@ class AdminUpstreamKeyListCreateApi(APIView):
         return Response(upstream_key_out(record), status=201)
 
 
+@extend_schema(request={"text/plain": OpenApiTypes.STR})
 class AdminUpstreamKeyImportApi(APIView):
     permission_classes = [IsAdmin]
 
+    class QuerySerializer(serializers.Serializer):
+        account = api_text(UpstreamKey, "account", required=False, allow_blank=True, default="")
+
     def post(self, request):
+        query = self.QuerySerializer(data=request.query_params)
+        query.is_valid(raise_exception=True)
         if request.content_type.startswith("text/plain"):
             raw = request.body
         elif request.content_type.startswith("multipart/form-data") and "file" in request.FILES:
@@ -262,4 +278,4 @@ class AdminUpstreamKeyImportApi(APIView):
             text = raw.decode("utf-8")
         except UnicodeDecodeError as exc:
             raise ApiError("The file is not UTF-8 text.", status_code=400) from exc
-        return Response(services.upstream_keys_import(text=text, account=request.query_params.get("account", "")))
+        return Response(services.upstream_keys_import(text=text, account=query.validated_data["account"]))

@@ -15,11 +15,12 @@ from accounts import registration, services, throttles, tokens
 from accounts.permissions import IsAdmin
 from accounts.serializers import user_out
 from gateway_project.errors import ApiError
+from gateway_project.validators import PASSWORD_MAX_LENGTH, api_email
 
 
 class CredentialsIn(serializers.Serializer):
-    email = serializers.EmailField()
-    password = serializers.CharField(max_length=256)
+    email = api_email()
+    password = serializers.CharField(max_length=PASSWORD_MAX_LENGTH)
 
 
 class RegisterApi(APIView):
@@ -79,8 +80,8 @@ class LogoutApi(APIView):
 
 class ChangePasswordApi(APIView):
     class InputSerializer(serializers.Serializer):
-        oldPassword = serializers.CharField(max_length=256)
-        newPassword = serializers.CharField(max_length=256)
+        oldPassword = serializers.CharField(max_length=PASSWORD_MAX_LENGTH)
+        newPassword = serializers.CharField(max_length=PASSWORD_MAX_LENGTH)
 
     def post(self, request):
         data = self.InputSerializer(data=request.data)

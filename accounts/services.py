@@ -27,6 +27,7 @@ from accounts.models import (
 from accounts.secrets_util import display_prefix, hash_secret, last4, new_gateway_secret
 from gateway_project import invalidation
 from gateway_project.errors import ApiError
+from gateway_project.validators import API_KEY_MAX_LENGTH, API_KEY_MIN_LENGTH, decimal_shape, max_length
 
 # ---------------------------------------------------------------- users
 
@@ -156,11 +157,24 @@ def gateway_key_touch(*, key_ids: set[int], when: datetime) -> None:
 # ---------------------------------------------------------------- BYOK
 
 
+def api_key_looks_valid(api_key: str) -> bool:
+    """Say whether ``api_key`` can be an upstream API key: one printable word of 8 to 500 characters."""
+    return (API_KEY_MIN_LENGTH <= len(api_key) <= API_KEY_MAX_LENGTH and api_key.isprintable()
+            and not any(c.isspace() for c in api_key))
+
+
+def api_key_clean(api_key: str) -> str:
+    """Return ``api_key`` without surrounding blanks; raise ApiError (400, param apiKey) when it is not one."""
+    api_key = api_key.strip()
+    if not api_key_looks_valid(api_key):
+        raise ApiError(f"apiKey does not look like an API key (one word of {API_KEY_MIN_LENGTH} to "
+                       f"{API_KEY_MAX_LENGTH} printable characters).", status_code=400, extra={"param": "apiKey"})
+    return api_key
+
+
 @transaction.atomic
 def user_upstream_key_set(*, user: User, api_key: str) -> UserUpstreamKey:
-    api_key = api_key.strip()
-    if len(api_key) < 8 or any(c.isspace() for c in api_key):
-        raise ApiError("apiKey does not look like an API key.", status_code=400, extra={"param": "apiKey"})
+    api_key = api_key_clean(api_key)
     record, _ = UserUpstreamKey.objects.update_or_create(
         user=user, defaults={"encrypted": crypto.encrypt(api_key), "last4": last4(api_key)}
     )
@@ -181,9 +195,7 @@ def user_upstream_key_delete(*, user: User) -> bool:
 @transaction.atomic
 def upstream_key_add(*, api_key: str, label: str = "", account: str = "", provider: str = "openrouter") -> UpstreamKey:
     """Add a key to the server pool (idempotent on the key itself)."""
-    api_key = api_key.strip()
-    if len(api_key) < 8 or any(c.isspace() for c in api_key):
-        raise ApiError("apiKey does not look like an API key.", status_code=400, extra={"param": "apiKey"})
+    api_key = api_key_clean(api_key)
     record, _ = UpstreamKey.objects.get_or_create(
         key_hash=hash_secret(api_key),
         defaults={
@@ -204,7 +216,7 @@ def upstream_keys_import(*, text: str, account: str = "") -> dict[str, int]:
     lines = [line.strip() for line in text.splitlines()]
     keys = [line for line in lines if line and not line.startswith("#")]
     for bad in keys:
-        if len(bad) < 8 or any(c.isspace() for c in bad):
+        if not api_key_looks_valid(bad):
             raise ApiError("Every line must hold one API key; nothing was imported.", status_code=400)
     with transaction.atomic():
         for key in keys:
@@ -330,19 +342,32 @@ def _device_code_poll_record(*, device_code: str) -> tuple[User | None, str, dic
 # ---------------------------------------------------------------- credits
 
 
+def _balance_bound() -> Decimal:
+    """The first amount a balance column can no longer hold (10 ** whole digits)."""
+    shape = decimal_shape(CreditAccount, "balance")
+    return Decimal(10) ** (shape["max_digits"] - shape["decimal_places"])
+
+
 @transaction.atomic
 def credits_top_up(*, user: User, amount: Decimal, note: str = "", by: User | None = None) -> LedgerEntry:
     """Add ``amount`` (positive, or negative for a correction) to a user's balance, with a ledger line."""
     if amount == 0:
         raise ApiError("amount must not be zero.", status_code=400, extra={"param": "amount"})
     CreditAccount.objects.get_or_create(user=user)
-    CreditAccount.objects.filter(user=user).update(balance=F("balance") + amount)
+    bound = _balance_bound()
+    # one conditional UPDATE: a balance that would not fit its column is never written, even under races
+    changed = CreditAccount.objects.filter(user=user, balance__lt=bound - amount, balance__gt=-bound - amount).update(
+        balance=F("balance") + amount
+    )
+    if not changed:
+        raise ApiError(f"amount would take the balance past what it can hold (±{bound - Decimal('0.000001')}).",
+                       status_code=400, extra={"param": "amount"})
     account = CreditAccount.objects.get(user=user)
     return LedgerEntry.objects.create(
         user=user,
         kind=LedgerEntry.Kind.TOPUP if amount > 0 else LedgerEntry.Kind.ADJUSTMENT,
         amount=amount,
         balance_after=account.balance,
-        note=note[:255],
+        note=note[: max_length(LedgerEntry, "note")],
         created_by=by,
     )

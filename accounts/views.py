@@ -13,8 +13,11 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from accounts import registration, selectors, services, throttles
+from accounts.forms import CredentialsForm, GatewayKeyForm, PasswordChangeForm, UpstreamKeyForm
 from chat.usage import usage_today
 from gateway_project.errors import ApiError
+from gateway_project.forms import form_problem
+from gateway_project.validators import EMAIL_MAX_LENGTH
 from models_catalog import selectors as catalog_selectors
 from models_catalog.services import user_model_toggle
 
@@ -57,9 +60,13 @@ def register_page(request):
         }, status=403)
     context = {"email": "", "error": "", "invite": invite}
     if request.method == "POST":
-        email = request.POST.get("email", "").strip().lower()
+        form = CredentialsForm(request.POST)
+        email = form.data.get("email", "").strip().lower()[:EMAIL_MAX_LENGTH]
+        if not form.is_valid():
+            context.update(email=email, error=form_problem(form))
+            return render(request, "accounts/register.html", context, status=400)
         try:
-            user = registration.user_register(email=email, password=request.POST.get("password", ""),
+            user = registration.user_register(email=form.cleaned_data["email"], password=form.cleaned_data["password"],
                                               invite_token=invite)
         except (ApiError, ValidationError) as exc:
             context.update(email=email, error=_problem(exc))
@@ -86,9 +93,12 @@ def home(request):
 def change_password_page(request):
     context = {"error": "", "changed": False}
     if request.method == "POST":
+        form = PasswordChangeForm(request.POST)
         try:
-            services.user_change_password(user=request.user, old_password=request.POST.get("old_password", ""),
-                                          new_password=request.POST.get("new_password", ""))
+            if not form.is_valid():
+                raise ValidationError(form_problem(form))
+            services.user_change_password(user=request.user, old_password=form.cleaned_data["old_password"],
+                                          new_password=form.cleaned_data["new_password"])
         except (ApiError, ValidationError) as exc:
             context["error"] = _problem(exc)
             return render(request, "accounts/password.html", context, status=400)
@@ -151,8 +161,11 @@ def settings_page(request):
 @login_required
 @require_POST
 def upstream_key_set(request):
+    form = UpstreamKeyForm(request.POST)
+    if not form.is_valid():
+        return _settings_section(request, "byok", status=400, error=form_problem(form))
     try:
-        services.user_upstream_key_set(user=request.user, api_key=request.POST.get("api_key", ""))
+        services.user_upstream_key_set(user=request.user, api_key=form.cleaned_data["api_key"])
     except ApiError as exc:
         return _settings_section(request, "byok", status=400, error=exc.message)
     return _settings_section(request, "byok", saved=True)
@@ -168,10 +181,12 @@ def upstream_key_delete(request):
 @login_required
 @require_POST
 def gateway_key_create(request):
-    name = request.POST.get("name", "").strip()[:100]
-    if not name:
-        return _settings_section(request, "keys", status=400, error="Give the key a name, such as the app it is for.")
-    created = services.gateway_key_create(user=request.user, name=name)
+    form = GatewayKeyForm(request.POST)
+    if not form.is_valid():
+        error = ("Give the key a name, such as the app it is for." if not form.data.get("name", "").strip()
+                 else form_problem(form))
+        return _settings_section(request, "keys", status=400, error=error)
+    created = services.gateway_key_create(user=request.user, name=form.cleaned_data["name"])
     return _settings_section(request, "keys", created=created)
 
 

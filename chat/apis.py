@@ -39,7 +39,8 @@ class ConversationListCreateApi(APIView):
     class InputSerializer(serializers.Serializer):
         model = serializers.CharField(max_length=200)
         title = serializers.CharField(max_length=200, required=False, allow_blank=True, default="")
-        systemPrompt = serializers.CharField(max_length=8000, required=False, allow_blank=True, default="")
+        systemPrompt = serializers.CharField(max_length=conversations.MAX_SYSTEM_PROMPT, required=False,
+                                             allow_blank=True, default="")
         temperature = serializers.FloatField(min_value=0, max_value=2, required=False, allow_null=True, default=None)
 
     def get(self, request):

@@ -21,9 +21,11 @@ from chat.models import Conversation, Message
 from chat.proxy import inprocess
 from chat.proxy.errors import ProxyError
 from gateway_project.errors import ApiError
+from gateway_project.validators import unstorable
 from models_catalog.selectors import user_model_ids
 
 MAX_CONTENT = 32_000
+MAX_SYSTEM_PROMPT = 8_000
 TITLE_LENGTH = 60
 
 
@@ -39,6 +41,13 @@ def _clean_temperature(temperature: float | None) -> float | None:
     return temperature
 
 
+def _clean_system_prompt(system_prompt: str) -> str:
+    system_prompt = system_prompt.strip()
+    if len(system_prompt) > MAX_SYSTEM_PROMPT:
+        raise ApiError(f"systemPrompt is longer than {MAX_SYSTEM_PROMPT} characters.", extra={"param": "systemPrompt"})
+    return system_prompt
+
+
 @transaction.atomic
 def conversation_create(
     *, user_id: int, model: str, title: str = "", system_prompt: str = "", temperature: float | None = None
@@ -47,7 +56,7 @@ def conversation_create(
     if model not in user_model_ids(user_id=user_id):
         raise ApiError(f"{model!r} is not one of your models; pick one from My models.", extra={"param": "model"})
     return Conversation.objects.create(
-        user_id=user_id, model=model, title=title.strip()[:200], system_prompt=system_prompt.strip(),
+        user_id=user_id, model=model, title=title.strip()[:200], system_prompt=_clean_system_prompt(system_prompt),
         temperature=_clean_temperature(temperature),
     )
 
@@ -55,7 +64,7 @@ def conversation_create(
 @transaction.atomic
 def conversation_update(*, conversation: Conversation, system_prompt: str, temperature: float | None) -> Conversation:
     """Change a conversation's system prompt and temperature (the model stays)."""
-    conversation.system_prompt = system_prompt.strip()
+    conversation.system_prompt = _clean_system_prompt(system_prompt)
     conversation.temperature = _clean_temperature(temperature)
     conversation.save(update_fields=["system_prompt", "temperature", "updated_at"])
     return conversation
@@ -84,6 +93,8 @@ def content_clean(content: str) -> str:
         raise ApiError("content must not be empty.", extra={"param": "content"})
     if len(content) > MAX_CONTENT:
         raise ApiError(f"content is longer than {MAX_CONTENT} characters.", extra={"param": "content"})
+    if reason := unstorable(content):  # the SSE endpoints reach here without the request guard
+        raise ApiError(f"content {reason}.", extra={"param": "content"})
     return content
 
 

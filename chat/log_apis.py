@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from django.http import StreamingHttpResponse
 from django.utils import timezone
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import serializers
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
@@ -15,8 +17,10 @@ from chat import log_selectors, stats
 from chat.models import RequestLog
 from gateway_project.errors import ApiError
 from gateway_project.pagination import PageSizePagination
+from gateway_project.schema import error_responses
 
 SAFE_ATTEMPT_FIELDS = ("model", "key", "account", "status", "latencyMs", "reason")
+LOG_FILTER_PARAMETERS = [OpenApiParameter(name, str, required=False) for name in log_selectors.FILTER_NAMES]
 
 
 def attempt_out(attempt: dict) -> dict:
@@ -71,6 +75,7 @@ def _detail(row: RequestLog | None) -> Response:
     return Response(request_log_out(row, email=row.user.email if row.user else None, detail=True))
 
 
+@extend_schema(parameters=LOG_FILTER_PARAMETERS)
 class AdminChatLogListApi(APIView):
     permission_classes = [IsAdmin]
 
@@ -86,6 +91,8 @@ class AdminChatLogDetailApi(APIView):
         return _detail(log_selectors.request_log_get(log_id=log_id))
 
 
+@extend_schema(parameters=LOG_FILTER_PARAMETERS,
+               responses={**error_responses(), (200, "text/csv"): OpenApiResponse(OpenApiTypes.STR)})
 class AdminChatLogExportApi(APIView):
     """``GET /api/admin/chat-logs/export``: the filtered rows as CSV, streamed."""
 
@@ -101,6 +108,7 @@ class AdminChatLogExportApi(APIView):
         return response
 
 
+@extend_schema(parameters=LOG_FILTER_PARAMETERS)
 class UserChatLogListApi(APIView):
     permission_classes = [IsAuthenticated]
 
@@ -119,12 +127,12 @@ class UserChatLogDetailApi(APIView):
 class AdminStatsApi(APIView):
     permission_classes = [IsAdmin]
 
-    class InputSerializer(serializers.Serializer):
+    class QuerySerializer(serializers.Serializer):
         days = serializers.IntegerField(min_value=1, max_value=90, required=False, default=14)
         top = serializers.IntegerField(min_value=1, max_value=50, required=False, default=5)
 
     def get(self, request):
-        data = self.InputSerializer(data=request.query_params)
+        data = self.QuerySerializer(data=request.query_params)
         data.is_valid(raise_exception=True)
         result = stats.admin_stats(days=data.validated_data["days"], top=data.validated_data["top"])
         return Response(stats_out(result))

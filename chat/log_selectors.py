@@ -21,10 +21,12 @@ from django.utils.dateparse import parse_date, parse_datetime
 
 from chat.models import RequestLog
 from gateway_project.errors import ApiError
+from gateway_project.validators import EMAIL_MAX_LENGTH, integer_range
 
 FILTER_NAMES = ("user", "model", "status", "from", "to")
 OK_Q = Q(status__gte=200, status__lt=400)
 ERROR_Q = ~OK_Q  # refusals, upstream failures, and 0 for a request that never got an answer
+MAX_ID = integer_range(RequestLog, "id")[1]  # every primary key, a user's too, is a BigAutoField
 
 
 @dataclass(frozen=True)
@@ -51,24 +53,33 @@ def _moment(raw: str, name: str, *, end: bool) -> datetime:
         parsed = None if day else parse_datetime(raw)
     except ValueError:  # well-formed but impossible, such as 2026-13-45
         day = parsed = None
-    if day is not None:
-        return datetime.combine(day + timedelta(days=1) if end else day, time.min, tzinfo=UTC)
-    if parsed is None:
+    if day is None and parsed is None:
         raise ApiError(f"{name} must be an ISO date or datetime, such as 2026-01-31.", status_code=400,
                        extra={"param": name})
-    if timezone.is_naive(parsed):
-        parsed = timezone.make_aware(parsed, UTC)
-    return parsed + timedelta(microseconds=1) if end else parsed
+    try:
+        if day is not None:
+            return datetime.combine(day + timedelta(days=1) if end else day, time.min, tzinfo=UTC)
+        if timezone.is_naive(parsed):
+            parsed = timezone.make_aware(parsed, UTC)
+        return parsed.astimezone(UTC) + timedelta(microseconds=1) if end else parsed.astimezone(UTC)
+    except OverflowError:  # such as to=9999-12-31: the day after has no date
+        raise ApiError(f"{name} is out of range; use a date before 9999-12-31.", status_code=400,
+                       extra={"param": name}) from None
+
+
+def _ascii_number(text: str) -> bool:
+    """Say whether ``text`` is a plain decimal number (``"²"`` and ``"١"`` are digits to ``str.isdigit``)."""
+    return text.isascii() and text.isdigit()
 
 
 def log_filters_parse(params: Mapping[str, str]) -> LogFilters:
     """Validate query parameters into ``LogFilters``; raise ``ApiError`` (400) naming the bad one."""
     raw = {name: str(params.get(name) or "").strip() for name in FILTER_NAMES}
     status = raw["status"].lower()
-    if status and status not in ("ok", "error") and not (status.isdigit() and 0 <= int(status) <= 999):
+    if status and status not in ("ok", "error") and not (_ascii_number(status) and int(status) <= 999):
         raise ApiError("status must be an HTTP status code, 'ok' or 'error'.", status_code=400, extra={"param": "status"})
     user = raw["user"]
-    if user and not user.isdigit() and "@" not in user:
+    if user and not (_ascii_number(user) and int(user) <= MAX_ID) and not ("@" in user and len(user) <= EMAIL_MAX_LENGTH):
         raise ApiError("user must be a user id or an email address.", status_code=400, extra={"param": "user"})
     start = _moment(raw["from"], "from", end=False) if raw["from"] else None
     end = _moment(raw["to"], "to", end=True) if raw["to"] else None
@@ -85,7 +96,7 @@ def request_log_list(*, filters: LogFilters | None = None, user_id: int | None =
         rows = rows.filter(user_id=user_id)
     f = filters or LogFilters()
     if f.user:
-        rows = rows.filter(user_id=int(f.user)) if f.user.isdigit() else rows.filter(user__email__iexact=f.user)
+        rows = rows.filter(user_id=int(f.user)) if _ascii_number(f.user) else rows.filter(user__email__iexact=f.user)
     if f.model:
         rows = rows.filter(Q(model_used=f.model) | Q(model_requested=f.model))
     if f.status == "ok":

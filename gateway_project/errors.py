@@ -9,7 +9,8 @@ from typing import Any
 
 from django.core.exceptions import PermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
-from django.http import Http404, JsonResponse
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
+from django.views.defaults import page_not_found
 from django_ratelimit.exceptions import Ratelimited
 from rest_framework import exceptions, status
 from rest_framework.response import Response
@@ -69,3 +70,20 @@ def api_exception_handler(exc: Exception, context: dict) -> Response | None:
 def ratelimited(request, exception=None) -> JsonResponse:
     """django-ratelimit's view for a blocked request, in the API's error shape."""
     return JsonResponse(_RATELIMITED, status=429)
+
+
+def api_error_response(message: str, *, status: int = 400, extra: dict[str, Any] | None = None) -> JsonResponse:
+    """The ``{"message", "extra"}`` shape for code that answers before DRF runs (middleware)."""
+    return JsonResponse({"message": message, "extra": extra or {}}, status=status)
+
+
+def is_api_request(request: HttpRequest) -> bool:
+    """Say whether ``request`` is for the management API (its errors take the API's shape)."""
+    return request.path_info.startswith("/api/")
+
+
+def not_found(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
+    """Django's 404 (no route matched, such as ``/api/admin/keys/-1``): the API's shape under /api/, else the page."""
+    if is_api_request(request):
+        return api_error_response("Not found.", status=404)
+    return page_not_found(request, exception)

@@ -12,8 +12,8 @@ def new_request_id() -> str:
     return "req_" + secrets.token_hex(12)
 
 
-class RequestIdMiddleware:
-    """Give every response an ``x-request-id`` (sync- and async-capable)."""
+class SyncAsyncMiddleware:
+    """A middleware both sync- and async-capable: subclasses write ``handle`` and ``ahandle``."""
 
     sync_capable = True
     async_capable = True
@@ -25,13 +25,26 @@ class RequestIdMiddleware:
 
     def __call__(self, request):
         if iscoroutinefunction(self):
-            return self.__acall__(request)
+            return self.ahandle(request)
+        return self.handle(request)
+
+    def handle(self, request):
+        raise NotImplementedError
+
+    async def ahandle(self, request):
+        raise NotImplementedError
+
+
+class RequestIdMiddleware(SyncAsyncMiddleware):
+    """Give every response an ``x-request-id``."""
+
+    def handle(self, request):
         request.request_id = new_request_id()
         response = self.get_response(request)
         response["x-request-id"] = request.request_id
         return response
 
-    async def __acall__(self, request):
+    async def ahandle(self, request):
         request.request_id = new_request_id()
         response = await self.get_response(request)
         response["x-request-id"] = request.request_id

@@ -29,6 +29,7 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "rest_framework",
     "rest_framework_simplejwt.token_blacklist",
+    "drf_spectacular",
     "django_htmx",
     "channels",
     "accounts",
@@ -52,6 +53,7 @@ MIDDLEWARE = [
     "gateway_project.middleware.RequestIdMiddleware",
     # A throttled page (login, registration) answers 429 through RATELIMIT_VIEW, not a bare 403.
     "django_ratelimit.middleware.RatelimitMiddleware",
+    "gateway_project.input_guard.InputGuardMiddleware",
 ]
 
 ROOT_URLCONF = "gateway_project.urls"
@@ -155,8 +157,21 @@ REST_FRAMEWORK = {
     "DEFAULT_PAGINATION_CLASS": "gateway_project.pagination.PageSizePagination",
     "PAGE_SIZE": 50,
     "EXCEPTION_HANDLER": "gateway_project.errors.api_exception_handler",
+    "DEFAULT_SCHEMA_CLASS": "gateway_project.schema.GatewayAutoSchema",
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     "UNAUTHENTICATED_USER": None,
+}
+
+# GET /api/schema/: the management API's OpenAPI document, for any signed-in user (it names fields, no values).
+SPECTACULAR_SETTINGS = {
+    "TITLE": "LLM Gateway management API",
+    "DESCRIPTION": "Accounts, keys, catalog, logs and usage. The OpenAI-compatible /v1 API is documented in docs/api.md.",
+    "VERSION": "1",
+    "SCHEMA_PATH_PREFIX": "/api/",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "SERVE_PERMISSIONS": ["rest_framework.permissions.IsAuthenticated"],
+    "COMPONENT_SPLIT_REQUEST": True,
+    "DISABLE_ERRORS_AND_WARNINGS": True,
 }
 
 SIMPLE_JWT = {

@@ -1,5 +1,6 @@
 from django.contrib import admin
 from django.urls import include, path
+from drf_spectacular.views import SpectacularAPIView
 
 from gateway_project import health
 
@@ -7,6 +8,7 @@ urlpatterns = [
     path("health/live", health.live),
     path("health/ready", health.ready),
     path("django-admin/", admin.site.urls),
+    path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/", include("accounts.urls")),
     path("api/", include("models_catalog.urls")),
     path("api/", include("chat.urls")),
@@ -14,3 +16,5 @@ urlpatterns = [
     path("api/", include("orchestrator.urls")),
     path("", include("gateway_project.page_urls")),
 ]
+
+handler404 = "gateway_project.errors.not_found"

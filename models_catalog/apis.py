@@ -9,8 +9,9 @@ from rest_framework.views import APIView
 from accounts.permissions import IsAdmin
 from gateway_project.errors import ApiError
 from gateway_project.pagination import PageSizePagination
+from gateway_project.validators import api_integer, api_json
 from models_catalog import health, selectors, services
-from models_catalog.models import CatalogModel, Provider
+from models_catalog.models import CatalogModel, Provider, UsageLimit
 from models_catalog.serializers import (
     admin_model_out,
     alias_out,
@@ -172,7 +173,7 @@ class AdminPresetApi(APIView):
         name = serializers.SlugField(max_length=100)
         model = MODEL_ID
         fallbacks = FALLBACKS
-        params = serializers.DictField(required=False)
+        params = api_json(required=False)
 
     def get(self, request):
         return _paginated(self, request, selectors.preset_list(), preset_out)
@@ -199,8 +200,8 @@ class AdminUsageLimitApi(APIView):
 
     class InputSerializer(serializers.Serializer):
         modelId = serializers.CharField(max_length=200, allow_null=True)
-        maxRequestsPerDay = serializers.IntegerField(min_value=0, allow_null=True)
-        maxTokensPerDay = serializers.IntegerField(min_value=0, allow_null=True)
+        maxRequestsPerDay = api_integer(UsageLimit, "max_requests_per_day", allow_null=True)
+        maxTokensPerDay = api_integer(UsageLimit, "max_tokens_per_day", allow_null=True)
 
     def get(self, request):
         return _paginated(self, request, selectors.usage_limit_list(), usage_limit_out)

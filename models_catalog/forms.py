@@ -7,7 +7,8 @@ import re
 
 from django import forms
 
-from models_catalog.models import Provider
+from gateway_project.validators import MAX_JSON_DEPTH, form_integer, reject_unstorable
+from models_catalog.models import Provider, UsageLimit
 
 PROVIDER_KINDS = [(Provider.Kind.OPENAI, Provider.Kind.OPENAI.label),
                   (Provider.Kind.ANTHROPIC, Provider.Kind.ANTHROPIC.label)]
@@ -35,6 +36,8 @@ class JsonObjectField(forms.CharField):
             return {}
         try:
             parsed = json.loads(text)
+        except RecursionError as exc:
+            raise forms.ValidationError(f"Nested deeper than {MAX_JSON_DEPTH} levels.") from exc
         except json.JSONDecodeError as exc:
             raise forms.ValidationError(
                 f'Not valid JSON ({exc.msg} at line {exc.lineno} column {exc.colno}); '
@@ -42,6 +45,7 @@ class JsonObjectField(forms.CharField):
         if not isinstance(parsed, dict):
             raise forms.ValidationError('Must be a JSON object such as {"temperature": 0.2}, '
                                         f"not a {type(parsed).__name__}.")
+        reject_unstorable(parsed)
         return parsed
 
 
@@ -60,9 +64,8 @@ class PresetForm(forms.Form):
 
 class UsageLimitForm(forms.Form):
     model_id = forms.CharField(max_length=200, required=False, label="Model")  # empty: the default
-    max_requests_per_day = forms.IntegerField(min_value=0, max_value=2**31 - 1, required=False,
-                                              label="Requests per day")
-    max_tokens_per_day = forms.IntegerField(min_value=0, max_value=2**63 - 1, required=False, label="Tokens per day")
+    max_requests_per_day = form_integer(UsageLimit, "max_requests_per_day", required=False, label="Requests per day")
+    max_tokens_per_day = form_integer(UsageLimit, "max_tokens_per_day", required=False, label="Tokens per day")
 
 
 class ProviderForm(forms.Form):
@@ -71,12 +74,3 @@ class ProviderForm(forms.Form):
     kind = forms.ChoiceField(choices=PROVIDER_KINDS, label="Kind")
     base_url = forms.URLField(max_length=300, label="Base URL", assume_scheme="https")
     api_key = forms.CharField(max_length=500, required=False, label="API key")
-
-
-def form_problem(form: forms.Form) -> str:
-    """One sentence naming each refused field and why, for the form's error line."""
-    parts = []
-    for name, errors in form.errors.items():
-        label = form.fields[name].label if name in form.fields else ""
-        parts.append(f"{label}: {' '.join(errors)}" if label else " ".join(errors))
-    return " ".join(parts)

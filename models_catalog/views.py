@@ -20,6 +20,7 @@ from django.urls import reverse
 from django.views.decorators.http import require_GET, require_POST
 
 from accounts.permissions import admin_page
+from gateway_project.forms import form_problem
 from models_catalog import health, selectors, services
 from models_catalog.forms import (
     PROVIDER_KINDS,
@@ -27,7 +28,6 @@ from models_catalog.forms import (
     PresetForm,
     ProviderForm,
     UsageLimitForm,
-    form_problem,
 )
 from models_catalog.health import ModelHealth
 from models_catalog.models import CatalogModel

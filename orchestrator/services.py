@@ -108,7 +108,8 @@ async def synthesize(*, principal: Principal, prompt: str, responses: list[dict]
     Raise ``ApiError`` with the upstream's status when none can.
     """
     if not models:
-        raise ApiError("You have no model to write the synthesis with; enable one in My models.", status_code=503)
+        raise ApiError("You have no model to write the synthesis with; enable one in My models.", status_code=400,
+                       extra={"param": "model"})
     messages = [{"role": "system", "content": SYNTH_PROMPT},
                 {"role": "user", "content": _synthesis_prompt(prompt, responses)}]
     last: ProxyError | None = None

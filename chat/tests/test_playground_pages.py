@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from contextlib import closing
+
 from playwright.sync_api import expect
 
 from chat.models import Conversation, Message
-from testing.browser import screenshot
-from testing.factories import sync_catalog
+from testing.browser import csrf_form, screenshot, session_client
+from testing.factories import make_user, sync_catalog
 
 MODEL = "meta-llama/llama-3.3-70b-instruct:free"
 HOSTILE = "<img src=x onerror=alert(1)><script>alert(1)</script>"
@@ -91,4 +93,14 @@ def test_a_conversation_can_be_deleted(gateway, logged_in_page):
     page.get_by_role("button", name="Delete").click()  # the confirm() dialog is accepted by the fixture
     page.wait_for_url("**/playground/")
     expect(page.get_by_role("status").first).to_have_text("Conversation deleted.")
+    assert not Conversation.objects.filter(user=user).exists()
+
+
+def test_a_system_prompt_longer_than_the_api_allows_is_refused_on_the_page(gateway):
+    sync_catalog(MODEL)
+    user = make_user()
+    with closing(session_client(gateway.url, user)) as client:
+        r = client.post("/playground/new/", data=csrf_form(client, model=MODEL, system_prompt="s" * 100_000))
+        assert r.status_code == 400
+        assert "systemPrompt is longer than 8000 characters." in r.text
     assert not Conversation.objects.filter(user=user).exists()

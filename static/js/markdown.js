@@ -7,21 +7,33 @@
     return text.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;")
       .replace(/"/g, "&quot;").replace(/'/g, "&#39;");
   }
-  function inline(text) {
-    var codes = [];
-    text = text.replace(/`([^`\n]+)`/g, function (_, code) {
-      codes.push("<code>" + code + "</code>");
-      return "\u0000" + (codes.length - 1) + "\u0000";
-    });
-    text = text.replace(/\[([^\]\n]+)\]\(((?:https?:\/\/|mailto:)[^\s)]+)\)/g,
-      '<a href="$2" rel="noopener noreferrer nofollow" target="_blank">$1</a>');
+  // Inline rules: code spans and links are set aside first (their HTML is final), then
+  // emphasis runs over what is left, which is escaped text only, never a tag or attribute
+  // made here. A set-aside piece is a NUL-delimited index; render() removes NULs from the source.
+  function emphasis(text) {
     text = text.replace(/\*\*([^*\n]+)\*\*/g, "<strong>$1</strong>");
     text = text.replace(/(^|[^*\w])\*([^*\n]+)\*(?!\w)/g, "$1<em>$2</em>");
-    text = text.replace(/(^|[^_\w])_([^_\n]+)_(?!\w)/g, "$1<em>$2</em>");
-    return text.replace(/\u0000(\d+)\u0000/g, function (_, i) { return codes[+i]; });
+    return text.replace(/(^|[^_\w])_([^_\n]+)_(?!\w)/g, "$1<em>$2</em>");
+  }
+  function inline(text) {
+    var kept = [];
+    function keep(html) {
+      kept.push(html);
+      return "\u0000" + (kept.length - 1) + "\u0000";
+    }
+    function restore(html) {
+      return html.replace(/\u0000(\d+)\u0000/g, function (_, i) { return restore(kept[+i]); });
+    }
+    text = text.replace(/`([^`\n]+)`/g, function (_, code) { return keep("<code>" + code + "</code>"); });
+    text = text.replace(/\[([^\]\n]+)\]\(((?:https?:\/\/|mailto:)[^\s)\u0000]+)\)/g, function (_, label, href) {
+      return keep('<a href="' + href + '" rel="noopener noreferrer nofollow" target="_blank">' +
+        emphasis(label) + "</a>");
+    });
+    return restore(emphasis(text));
   }
   function render(source) {
-    var lines = escapeHtml(String(source || "")).replace(/\r\n?/g, "\n").split("\n");
+    var text = String(source || "").replace(/\u0000/g, "\uFFFD");  // NUL delimits set-aside pieces
+    var lines = escapeHtml(text).replace(/\r\n?/g, "\n").split("\n");
     var out = [], para = [], list = null, i = 0;
     function flushPara() {
       if (para.length) { out.push("<p>" + para.map(inline).join("<br>") + "</p>"); para = []; }
