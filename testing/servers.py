@@ -115,7 +115,7 @@ class GatewayProcess:
              "--port", str(self.port), "--log-level", "warning", "--no-access-log", "--no-proxy-headers"],
             cwd=ROOT, env={**os.environ, **self.env}, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
         )
-        wait_http(f"{self.url}/health/live", proc=self.proc)
+        wait_http(f"{self.url}/health/live", timeout=90, proc=self.proc)  # start-up is slow on a busy machine
         return self
 
     def terminate(self, timeout: float = 20.0) -> int:

@@ -13,6 +13,7 @@ import time
 from dataclasses import dataclass
 
 from django.conf import settings
+from redis.exceptions import NoScriptError
 
 log = logging.getLogger(__name__)
 CHARGE_FLUSH_S = 0.05  # longest a token charge waits before other processes see it
@@ -222,7 +223,9 @@ class RedisState:
             else:
                 failed, values, ttls = await client.evalsha(self._script_sha, len(keys), *keys, *args)
         except Exception as exc:
-            if "NOSCRIPT" not in str(exc):
+            # redis-py strips the "NOSCRIPT" prefix from the message: a restarted Redis (empty script
+            # cache) was read as Redis down forever, until the gateway restarted.
+            if not isinstance(exc, NoScriptError) and "NOSCRIPT" not in str(exc):
                 self._restore_charges(charges)
                 raise StateUnavailable(str(exc)) from exc
             try:
