@@ -2,6 +2,7 @@
 
 from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
+from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken, OutstandingToken
 
 from accounts import services
 from accounts.models import GatewayKey, LedgerEntry, UpstreamKey, User
@@ -65,3 +66,10 @@ class LedgerEntryAdmin(admin.ModelAdmin):
 
     def has_change_permission(self, request, obj=None):
         return False
+
+
+# simplejwt's blacklist app registers its models with the admin; an OutstandingToken row holds a
+# whole refresh token, a secret no page may show. Revocation goes through accounts.tokens instead.
+for _model in (OutstandingToken, BlacklistedToken):
+    if admin.site.is_registered(_model):
+        admin.site.unregister(_model)

@@ -19,17 +19,10 @@ from django.urls import URLPattern, URLResolver, get_resolver
 from testing.factories import make_key, make_user, sync_catalog
 
 FREE_MODEL = "meta-llama/llama-3.3-70b-instruct:free"
+# What fills a /v1 route template's parameters: a model id, and the pass-through's allowlisted path.
+V1_PARAMS = {"id": FREE_MODEL, "upstream_path": "embeddings"}
 _PARAM = re.compile(r"<(?:(?P<conv>[^>:]+):)?(?P<name>[^>]+)>")
 _REGEX_GROUP = re.compile(r"\(\?P<(?P<name>\w+)>[^)]*\)")
-
-
-@dataclass(frozen=True)
-class V1Route:
-    """The shape of ``chat.proxy.paths.V1_ROUTES`` entries: a method, a path template, a name."""
-
-    method: str
-    path: str
-    name: str
 
 
 @dataclass(frozen=True)
@@ -65,7 +58,7 @@ def sse_routes() -> list[str]:
 def all_routes(v1_routes) -> set[Route]:
     """The union of Django's, the SSE consumers' and the ``/v1`` app's routes."""
     return ({Route("django", r) for r in django_routes()} | {Route("sse", r) for r in sse_routes()}
-            | {Route("v1", r.path) for r in v1_routes})
+            | {Route("v1", r.template) for r in v1_routes})
 
 
 @dataclass
@@ -148,7 +141,7 @@ def fill(route: str, params: dict[str, str]) -> str:
     path = _PARAM.sub(lambda m: value(m.group("name")), route)
     path = _REGEX_GROUP.sub(lambda m: value(m.group("name")), path)
     path = path.replace("^", "").replace("$", "")
-    path = re.sub(r"\{(\w+)\}", lambda m: FREE_MODEL if m.group(1) == "id" else params[m.group(1)], path)
+    path = re.sub(r"\{(\w+)\}", lambda m: V1_PARAMS.get(m.group(1)) or params[m.group(1)], path)
     return path if path.startswith("/") else "/" + path
 
 

@@ -9,19 +9,9 @@ services; every row starts from a fresh database.
 
 from __future__ import annotations
 
+from chat.proxy.paths import V1_ROUTES
 from testing import authz
 from testing.authz import Route, all_routes, build_shared, build_world, credentials, fill, send
-
-# LEAD: at merge, replace V1_ROUTES_PENDING with chat.proxy.paths.V1_ROUTES (branch v1edge);
-# these are the routes chat/proxy/app.py serves on this branch, with the same fields.
-V1_ROUTES_PENDING = (
-    authz.V1Route("POST", "/v1/chat/completions", "chat-completions"),
-    authz.V1Route("POST", "/api/chat/completions", "chat-completions-api"),
-    authz.V1Route("GET", "/v1/models", "models"),
-    authz.V1Route("GET", "/v1/models/{id}", "model"),
-    authz.V1Route("POST", "/v1/embeddings", "embeddings"),
-)
-V1_ROUTES = V1_ROUTES_PENDING
 
 ROLES = ("anonymous", "user", "other", "admin")
 
@@ -105,6 +95,8 @@ MATRIX = (
     ("POST", "api/auth/refresh", 400, 400, 400, 400),
     ("POST", "api/auth/change-password", 401, 400, 400, 400),
     ("GET", "api/auth/me", 401, 200, 200, 200),
+    ("GET", "api/schema/", 401, 200, 200, 200),
+    ("POST", "api/auth/logout", 401, 204, 204, 204),
     ("POST", "api/auth/device/code", 200, 200, 200, 200),
     ("POST", "api/auth/device/token", 400, 400, 400, 400),
     ("PUT", "api/user/api-key", 401, 400, 400, 400),
@@ -114,6 +106,7 @@ MATRIX = (
     ("POST", "api/user/keys", 401, 400, 400, 400),
     ("PATCH", "api/user/keys/<int:key_id>", 401, 400, 404, 404),
     ("DELETE", "api/user/keys/<int:key_id>", 401, 204, 404, 404),
+    ("POST", "api/admin/invites", 401, 403, 403, 201),
     ("GET", "api/admin/users", 401, 403, 403, 200),
     ("PUT", "api/admin/users/<int:user_id>/role", 401, 403, 403, 400),
     ("PUT", "api/admin/users/<int:user_id>/status", 401, 403, 403, 400),
@@ -189,6 +182,7 @@ MATRIX = (
     ("POST", "console/models/limits", 302, 403, 403, 302),
     ("POST", "console/models/limits/clear", 302, 403, 403, 302),
     ("GET", "console/users/", 302, 403, 403, 200),
+    ("POST", "console/users/invite", 302, 403, 403, 200),
     ("POST", "console/users/<int:user_id>/role", 302, 403, 403, 302),
     ("POST", "console/users/<int:user_id>/active", 302, 403, 403, 302),
     ("POST", "console/users/<int:user_id>/credits", 302, 403, 403, 302),
@@ -202,7 +196,7 @@ MATRIX = (
     ("POST", "/api/chat/completions", 401, 200, 200, 200),
     ("GET", "/v1/models", 401, 200, 200, 200),
     ("GET", "/v1/models/{id}", 401, 200, 200, 200),
-    ("POST", "/v1/embeddings", 401, 200, 200, 200),
+    ("POST", "/v1/{upstream_path}", 401, 200, 200, 200),
 )
 
 
