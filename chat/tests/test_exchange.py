@@ -9,8 +9,8 @@ import pytest
 from accounts.models import CreditAccount, LedgerEntry
 from accounts.services import credits_top_up
 from chat.models import RequestLog
+from gateway_project import invalidation
 from models_catalog.models import CatalogModel
-from models_catalog.selectors import invalidate
 from testing.servers import wait_until
 
 PAID = "openai/gpt-4o-mini"
@@ -21,7 +21,7 @@ BALANCE = Decimal("1.000000")
 @pytest.fixture
 def paid(caller):
     CatalogModel.objects.filter(model_id=PAID).update(enabled=True)
-    invalidate()
+    invalidation.announce(invalidation.CATALOG)
     credits_top_up(user=caller.user, amount=BALANCE, note="for the test")
     return caller
 

@@ -9,8 +9,8 @@ from accounts.models import GatewayKey
 from accounts.services import gateway_key_update
 from chat.models import RequestLog
 from chat.tests.conftest import QWEN
+from gateway_project import invalidation
 from models_catalog.models import Alias
-from models_catalog.selectors import invalidate
 from testing.factories import make_key, openai_client
 from testing.rawhttp import raw_request
 from testing.servers import fresh_minute, wait_until
@@ -103,7 +103,7 @@ def test_embeddings_count_against_the_keys_rate_limit(caller, gateway, sim):
 
 def test_an_alias_in_a_forwarded_body_resolves_to_its_model(caller, gateway, sim):
     Alias.objects.create(alias="embedder", model_id=QWEN)
-    invalidate()
+    invalidation.announce(invalidation.CATALOG)
     limited = openai_client(gateway.url, make_key(caller.user, models=[QWEN]))
     assert limited.embeddings.create(model="embedder", input="a").data
     rows = wait_until(lambda: list(RequestLog.objects.all()) or None)

@@ -19,8 +19,8 @@ from hypothesis import strategies as st
 from accounts.models import CreditAccount, LedgerEntry
 from accounts.services import credits_top_up
 from chat.tests.test_credits import PAID
+from gateway_project import invalidation
 from models_catalog.models import CatalogModel
-from models_catalog.selectors import invalidate
 from testing.servers import wait_until
 
 FIELDS = ["model", "messages", "max_tokens", "stream", "stream_options", "max_completion_tokens", "temperature",
@@ -96,7 +96,7 @@ def raw_bodies(draw) -> bytes:
 def funded(caller):
     """The caller with credit and a paid model enabled, so a leak or a charge would show in the ledger."""
     CatalogModel.objects.filter(model_id=PAID).update(enabled=True)
-    invalidate()
+    invalidation.announce(invalidation.CATALOG)
     credits_top_up(user=caller.user, amount=Decimal("5"), note="fuzz")
     return caller
 

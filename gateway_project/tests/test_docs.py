@@ -8,13 +8,14 @@ from django.core.management import get_commands, load_command_class
 from django.core.management.base import BaseCommand
 from django.urls import Resolver404, URLPattern, URLResolver, get_resolver, resolve
 
-from gateway_project.routing import CHAT_API_PATH, sse_urlpatterns
+from chat.proxy.paths import CHAT_API_PATH, V1_ROUTES
+from gateway_project.routing import sse_urlpatterns
 from testing.servers import ROOT
 
 API_DOC = (ROOT / "docs" / "api.md").read_text()
 README = (ROOT / "README.md").read_text()
 OUR_APPS = {"accounts", "models_catalog", "chat", "agent", "orchestrator", "gateway_project"}
-PROXY_PATHS = ["/v1/chat/completions", "/v1/models", "/v1/models/{id}", CHAT_API_PATH]
+PROXY_PATHS = [r.template for r in V1_ROUTES if r.name != "passthrough"]
 
 
 def _routes(patterns, prefix: str = "") -> list[str]:
@@ -37,7 +38,7 @@ def _documented_gateway_paths() -> set[str]:
     """Every path api.md names in backticks (``/x``, ``GET /x``), the /v1 ones and the simulator's aside."""
     gateway_part = API_DOC.split("\n## The simulator", 1)[0]  # the simulator's own /api/v1 is not ours
     paths = set(re.findall(r"`(?:[A-Z]+ )?(/[A-Za-z0-9_/{}.-]*)", gateway_part))
-    return {p for p in paths if not p.startswith("/v1")}
+    return {p for p in paths if not p.lstrip("/").startswith("v1")}
 
 
 def test_every_rest_sse_and_health_route_is_in_api_md():

@@ -8,8 +8,8 @@ import httpx
 from accounts.models import CreditAccount, LedgerEntry
 from accounts.services import credits_top_up
 from chat.models import RequestLog
+from gateway_project import invalidation
 from models_catalog.models import CatalogModel
-from models_catalog.selectors import invalidate
 from testing.factories import make_key, make_user, sync_catalog
 from testing.servers import wait_until
 
@@ -34,7 +34,7 @@ def _stream(url: str, secret: str, bodies: list, started: threading.Semaphore) -
 def test_sigterm_lets_in_flight_streams_finish_and_flushes_their_logs_and_charges(gateway_process_factory, sim):
     sync_catalog()
     CatalogModel.objects.filter(model_id=PAID).update(enabled=True)
-    invalidate()
+    invalidation.announce(invalidation.CATALOG)
     user = make_user()
     credits_top_up(user=user, amount=Decimal("1"), note="sigterm")
     secret = make_key(user)

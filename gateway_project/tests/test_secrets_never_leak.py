@@ -15,8 +15,8 @@ import httpx
 
 from accounts.services import credits_top_up
 from chat.models import RequestLog
+from gateway_project import invalidation
 from models_catalog.models import CatalogModel
-from models_catalog.selectors import invalidate
 from testing.env import POOL_KEYS
 from testing.factories import PASSWORD, make_key, make_user, sync_catalog
 from testing.servers import wait_until
@@ -92,7 +92,7 @@ def test_no_secret_reaches_a_log_line_a_page_or_an_error_body(gateway, gateway_p
     caplog.set_level(logging.DEBUG)
     sync_catalog()
     CatalogModel.objects.filter(model_id=PAID).update(enabled=True)
-    invalidate()
+    invalidation.announce(invalidation.CATALOG)
     users = {"user": make_user(), "broke": make_user(), "admin": make_user(admin=True)}
     credits_top_up(user=users["user"], amount=Decimal("5"), note="secrets")
     keys = {name: make_key(user) for name, user in users.items()}
