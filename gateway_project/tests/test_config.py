@@ -46,7 +46,7 @@ def _run(args: list[str], env: dict[str, str]) -> subprocess.CompletedProcess:
     return subprocess.run(args, cwd=ROOT, env=env, capture_output=True, text=True, timeout=60)
 
 
-@pytest.mark.parametrize(("name", "value", "fix"), WEAK)
+@pytest.mark.parametrize(("name", "value", "fix"), WEAK, ids=[f"{n}-{i}" for i, (n, _, _) in enumerate(WEAK)])
 def test_manage_refuses_a_weak_secret_in_one_line(name, value, fix):
     result = _run([sys.executable, "manage.py", "check"], _env(**{name: value}))
     assert result.returncode == 2

@@ -6,26 +6,17 @@ import re
 
 from django.core.management import get_commands, load_command_class
 from django.core.management.base import BaseCommand
-from django.urls import Resolver404, URLPattern, URLResolver, get_resolver, resolve
+from django.urls import Resolver404, resolve
 
 from chat.proxy.paths import CHAT_API_PATH, V1_ROUTES
 from gateway_project.routing import sse_urlpatterns
+from testing.authz import django_routes, sse_routes
 from testing.servers import ROOT
 
 API_DOC = (ROOT / "docs" / "api.md").read_text()
 README = (ROOT / "README.md").read_text()
 OUR_APPS = {"accounts", "models_catalog", "chat", "agent", "orchestrator", "gateway_project"}
 PROXY_PATHS = [r.template for r in V1_ROUTES if r.name != "passthrough"]
-
-
-def _routes(patterns, prefix: str = "") -> list[str]:
-    found = []
-    for pattern in patterns:
-        if isinstance(pattern, URLResolver):
-            found += _routes(pattern.url_patterns, prefix + str(pattern.pattern))
-        elif isinstance(pattern, URLPattern):
-            found.append(prefix + str(pattern.pattern))
-    return found
 
 
 def _as_documented(route: str) -> re.Pattern:
@@ -42,8 +33,8 @@ def _documented_gateway_paths() -> set[str]:
 
 
 def test_every_rest_sse_and_health_route_is_in_api_md():
-    routes = [r for r in _routes(get_resolver().url_patterns) if r.startswith(("api/", "health/"))]
-    routes += [str(p.pattern) for p in sse_urlpatterns()]
+    routes = [r for r in django_routes() if r.startswith(("api/", "health/"))]
+    routes += sse_routes()
     assert len(routes) > 40
     missing = [r for r in routes if not _as_documented(r).search(API_DOC)]
     assert missing == []
