@@ -34,6 +34,7 @@ from chat.log_storable import storable
 log = logging.getLogger(__name__)
 SET_ASIDE_KEPT = 100  # the last rows set aside stay in memory for an operator (and tests) to look at
 UNREACHABLE = (OperationalError, InterfaceError)  # the database, not the row: keep the rows and retry
+MAX_RETRY_WAIT_S = 5.0  # the longest pause between two tries while the database is unreachable
 
 
 @dataclass(frozen=True)
@@ -115,16 +116,25 @@ class LogBuffer:
 
     async def _run(self) -> None:
         interval = settings.GATEWAY.log_flush_interval_s
+        wait, failing = interval, False
         while not self._stopping:
             try:
-                await asyncio.wait_for(self._wake.wait(), timeout=interval)
+                await asyncio.wait_for(self._wake.wait(), timeout=wait)
             except TimeoutError:
                 pass
             self._wake.clear()
             try:
                 await self.flush()
             except Exception:
-                log.exception("request-log flush failed; rows kept for the next try")
+                # Once an outage, with its cause; then retries back off, so a database that is down
+                # costs neither a log line nor a connection attempt per flush interval.
+                if not failing:
+                    log.exception("request-log flush failed; %d rows kept, retrying", len(self._rows))
+                failing, wait = True, min(max(wait, interval) * 2, MAX_RETRY_WAIT_S)
+                continue
+            if failing:
+                log.warning("request-log writes resumed")
+            failing, wait = False, interval
 
     async def flush(self) -> int:
         """Write every queued row; return how many were written."""

@@ -1,10 +1,14 @@
-"""Request id on every page and API response (the /v1 path sets its own)."""
+"""Request id on every page and API response (the /v1 path sets its own); 503 when the database is down."""
 
 from __future__ import annotations
 
 import secrets
 
 from asgiref.sync import iscoroutinefunction, markcoroutinefunction
+from django.db import InterfaceError, OperationalError
+from django.http import HttpResponse
+
+from gateway_project.errors import api_error_response, is_api_request
 
 
 def new_request_id() -> str:
@@ -49,3 +53,32 @@ class RequestIdMiddleware(SyncAsyncMiddleware):
         response = await self.get_response(request)
         response["x-request-id"] = request.request_id
         return response
+
+
+class DatabaseUnavailableMiddleware(SyncAsyncMiddleware):
+    """Answer 503 when the database cannot be reached, in the API's shape under /api/ and as a plain page
+    elsewhere, instead of a 500: the outage is the dependency's, it says nothing about the request."""
+
+    def handle(self, request):
+        return self.get_response(request)
+
+    async def ahandle(self, request):
+        return await self.get_response(request)
+
+    def process_exception(self, request, exception):
+        if not isinstance(exception, DATABASE_UNREACHABLE):
+            return None
+        if is_api_request(request):
+            response = api_error_response(DATABASE_DOWN_MESSAGE, status=503)
+        else:  # no template: the page layout reads the session, which needs the database
+            response = HttpResponse(_DOWN_PAGE, status=503, content_type="text/html; charset=utf-8")
+        response["Retry-After"] = "5"
+        return response
+
+
+DATABASE_UNREACHABLE = (OperationalError, InterfaceError)
+DATABASE_DOWN_MESSAGE = "The database is unreachable right now; try again in a few seconds."
+_DOWN_PAGE = (
+    '<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Unavailable</title></head>'
+    f"<body><h1>Unavailable</h1><p>{DATABASE_DOWN_MESSAGE}</p></body></html>"
+)

@@ -51,6 +51,7 @@ MIDDLEWARE = [
     "django.middleware.csp.ContentSecurityPolicyMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     "gateway_project.middleware.RequestIdMiddleware",
+    "gateway_project.middleware.DatabaseUnavailableMiddleware",
     # A throttled page (login, registration) answers 429 through RATELIMIT_VIEW, not a bare 403.
     "django_ratelimit.middleware.RatelimitMiddleware",
     "gateway_project.input_guard.InputGuardMiddleware",

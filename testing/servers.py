@@ -108,6 +108,8 @@ class GatewayProcess:
         self.url = f"http://127.0.0.1:{port}"
         self.env = env
         self.proc: subprocess.Popen | None = None
+        self._out: list[bytes] = []
+        self._reader: threading.Thread | None = None
 
     def start(self) -> GatewayProcess:
         self.proc = subprocess.Popen(
@@ -116,7 +118,14 @@ class GatewayProcess:
             cwd=ROOT, env={**os.environ, **self.env}, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
         )
         wait_http(f"{self.url}/health/live", timeout=90, proc=self.proc)  # start-up is slow on a busy machine
+        # Read its output all along: a pipe nobody reads fills up, and the server then blocks on its next log line.
+        self._reader = threading.Thread(target=self._read_output, daemon=True)
+        self._reader.start()
         return self
+
+    def _read_output(self) -> None:
+        for line in iter(self.proc.stdout.readline, b""):
+            self._out.append(line)
 
     def terminate(self, timeout: float = 20.0) -> int:
         """Send SIGTERM and wait for a clean exit; return the exit code."""
@@ -125,7 +134,10 @@ class GatewayProcess:
         return self.proc.wait(timeout=timeout)
 
     def output(self) -> str:
-        return self.proc.stdout.read().decode() if self.proc and self.proc.stdout else ""
+        """What the process printed; once it has exited, all of it."""
+        if self._reader is not None and self.proc is not None and self.proc.poll() is not None:
+            self._reader.join(timeout=10)
+        return b"".join(self._out).decode(errors="replace")
 
     def stop(self) -> None:
         if self.proc is not None and self.proc.poll() is None:
