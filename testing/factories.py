@@ -36,6 +36,18 @@ def sync_catalog(*enable: str) -> None:
         models_enable_free()
 
 
+def catalog_free_models(*model_ids: str) -> None:
+    """List ``model_ids`` in the OpenRouter catalog, free and enabled (embedding models: its models list has none)."""
+    from gateway_project import invalidation
+    from models_catalog.models import CatalogModel, Provider
+
+    provider = Provider.objects.get(slug="openrouter")
+    for model_id in model_ids:
+        CatalogModel.objects.update_or_create(provider=provider, model_id=model_id,
+                                              defaults={"name": model_id, "free": True, "enabled": True})
+    invalidation.announce(invalidation.CATALOG)
+
+
 def openai_client(base_url: str, api_key: str, **kwargs):
     """The real OpenAI SDK pointed at a gateway (no SDK retries unless asked)."""
     from openai import OpenAI

@@ -4,8 +4,9 @@ Only the prefixes in ``GATEWAY_PASSTHROUGH_PATHS`` are forwarded (``GATEWAY_PASS
 forwards none), never one of the pool account's own endpoints (``ACCOUNT_PATHS``, whatever
 the configuration says), and never a path the router did not normalise. A body that names
 a ``model`` runs a model, so it passes the key's model allowlist and the rate and daily
-limits first, and its log row names the model. The caller's own key is used when set, else
-a pool key; the answer streams back unchanged.
+limits first, and its log row names the model; on the server pool it runs only a model the
+catalog lists enabled and free (the answer is relayed unread, so nothing could be charged).
+The caller's own key is used when set, else a pool key; the answer streams back unchanged.
 """
 
 from __future__ import annotations
@@ -66,6 +67,8 @@ class _Passage:
         self.status = 0
         self.error: ProxyError | None = None
         self.attempts: list[dict] = []
+        self.runs_model = False  # the body names a model
+        self.catalog_model: ModelInfo | None = None  # what the catalog says of it, when it lists it
 
 
 async def _admit(principal: Principal, body: dict, passage: _Passage) -> tuple[bytes | None, limits.Admission]:
@@ -87,9 +90,25 @@ async def _admit(principal: Principal, body: dict, passage: _Passage) -> tuple[b
     primary = next((m for m in model_ids if not allowed or requested in allowed or m in allowed), model_ids[0])
     admission = await limits.admit(principal, primary, snapshot.daily_limit(primary))
     passage.model_used = primary
+    passage.runs_model, passage.catalog_model = True, snapshot.models.get(primary)
     if primary == body["model"]:
         return None, admission
     return orjson.dumps({**body, "model": primary}), admission
+
+
+def _pool_may_run(passage: _Passage) -> None:
+    """Refuse a model the server pool would pay for unless the catalog lists it enabled and free.
+
+    The pass-through relays the upstream's answer unread, so it cannot charge credits:
+    paid and unlisted models run here only on the caller's own upstream key.
+    """
+    model = passage.catalog_model
+    if model is None or not model.enabled:
+        raise ProxyError(404, f"The model {passage.model_used!r} is not in this gateway's catalog; ask an admin to "
+                         "add it, or set your own upstream key in your settings.", code="model_not_found", param="model")
+    if model.paid:
+        raise ProxyError(402, f"{passage.model_used!r} is a paid model; on this route it runs only on your own "
+                         "upstream key (set one in your settings).", code="paid_model_needs_own_key", param="model")
 
 
 async def forward(scope, receive, send, principal: Principal, request_id: str, tail: tuple[str, ...]) -> None:
@@ -125,6 +144,8 @@ async def _forward(scope, receive, send, principal: Principal, request_id: str, 
     if not usable:
         raise ProxyError(503, "No upstream key is available for this request.", code="no_upstream_key")
     cred = usable[0]
+    if passage.runs_model and cred.source != "byok":
+        _pool_may_run(passage)
     path = "/".join(quote(segment, safe=_PCHAR) for segment in tail)
     query = scope.get("query_string", b"").decode("latin-1")
     url = URL(f"{cfg.openrouter_base_url}/{path}" + (f"?{query}" if query else ""), encoded=True)

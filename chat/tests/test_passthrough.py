@@ -6,17 +6,24 @@ import openai
 import pytest
 
 from accounts.models import GatewayKey
-from accounts.services import gateway_key_update
+from accounts.services import gateway_key_update, user_upstream_key_set
 from chat.models import RequestLog
 from chat.tests.conftest import QWEN
 from gateway_project import invalidation
 from models_catalog.models import Alias
-from testing.factories import make_key, openai_client
+from testing.factories import catalog_free_models, make_key, openai_client
 from testing.rawhttp import raw_request
 from testing.servers import fresh_minute, wait_until
 
 EMBED = "openai/text-embedding-3-small"
 OTHER_EMBED = "openai/text-embedding-3-large"
+UNLISTED = "openai/text-embedding-ada-002"
+
+
+@pytest.fixture(autouse=True)
+def _embedding_models(caller):
+    """The catalog lists the two embedding models, free: the pool may run them."""
+    catalog_free_models(EMBED, OTHER_EMBED)
 TRAVERSALS = ["/v1/../../_sim/requests", "/v1/%2e%2e/%2e%2e/_sim/requests", "/v1/..%2f..%2f_sim/requests",
               "/v1/embeddings/../../../_sim/requests", "/v1/embeddings%2f..%2f..%2f_sim%2frequests"]
 ACCOUNT = ["/v1/key", "/v1/keys", "/v1/credits", "/v1/auth/keys", "/v1/activity", "/v1/generation?id=gen-1",
@@ -118,3 +125,29 @@ def test_a_body_that_is_not_json_is_refused_before_going_upstream(caller, gatewa
                          body=b'{"model": 7, "input": "a"}')
     assert answer.status == 400 and answer.json()["error"]["param"] == "model"
     assert sim.paths() == before
+
+
+def test_the_pool_never_pays_for_a_model_the_catalog_does_not_list_free(caller, gateway, sim):
+    from models_catalog.models import CatalogModel
+
+    CatalogModel.objects.filter(model_id=OTHER_EMBED).update(free=False, prompt_price="0.00000002")
+    invalidation.announce(invalidation.CATALOG)
+    before = sim.paths()
+    with pytest.raises(openai.NotFoundError) as unlisted:
+        caller.client.embeddings.create(model=UNLISTED, input="a")
+    assert unlisted.value.body["code"] == "model_not_found" and unlisted.value.body["param"] == "model"
+    with pytest.raises(openai.APIStatusError) as paid:
+        caller.client.embeddings.create(model=OTHER_EMBED, input="a")
+    assert paid.value.status_code == 402 and paid.value.body["code"] == "paid_model_needs_own_key"
+    assert sim.paths() == before  # neither reached the upstream on the operator's key
+    rows = wait_until(lambda: list(RequestLog.objects.filter(endpoint="embeddings").order_by("id")) or None)
+    assert [(r.status, r.error_type, r.model_requested) for r in rows] == [
+        (404, "model_not_found", UNLISTED), (402, "paid_model_needs_own_key", OTHER_EMBED)]
+
+
+def test_a_caller_with_their_own_upstream_key_may_run_any_model(caller, gateway, sim):
+    user_upstream_key_set(user=caller.user, api_key="sk-or-v1-" + "b" * 64)
+    invalidation.announce(invalidation.PRINCIPALS, detail=str(caller.user.id))
+    embedding = caller.client.embeddings.create(model=UNLISTED, input="a")
+    assert len(embedding.data) == 1
+    assert sim.paths()[-1:] == ["POST /api/v1/embeddings"]

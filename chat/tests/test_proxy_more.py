@@ -6,7 +6,7 @@ import pytest
 from chat.tests.conftest import LLAMA, QWEN
 from gateway_project import invalidation
 from models_catalog.models import Preset
-from testing.factories import make_key, openai_client
+from testing.factories import catalog_free_models, make_key, openai_client
 
 USER = [{"role": "user", "content": "hi"}]
 
@@ -31,6 +31,7 @@ def test_key_with_allowed_models_sees_and_uses_only_those(gateway, caller):
 
 
 def test_embeddings_pass_through_and_the_pool_accounts_key_info_does_not(caller, gateway, http, sim):
+    catalog_free_models("openai/text-embedding-3-small")
     embedding = caller.client.embeddings.create(model="openai/text-embedding-3-small", input=["a", "b"])
     assert len(embedding.data) == 2 and len(embedding.data[0].embedding) == 8
     r = http.get(f"{gateway.url}/v1/key", headers={"Authorization": f"Bearer {caller.secret}"})
