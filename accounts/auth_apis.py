@@ -73,6 +73,8 @@ class RefreshApi(APIView):
 class LogoutApi(APIView):
     """End every JWT of the caller (access and refresh, on every device)."""
 
+    success_status = "204"  # the schema's success answer (gateway_project.schema)
+
     def post(self, request):
         tokens.user_tokens_revoke(user=request.user)
         return Response(status=204)

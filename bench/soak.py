@@ -34,6 +34,11 @@ sys.path.insert(0, str(ROOT))
 from bench.run import PYTHON, Gateway, free_port, prepare, production_env, start_simulator  # noqa: E402
 
 FREE = "meta-llama/llama-3.3-70b-instruct:free"
+# upstream_502_then_ok fails on FLAKY and is answered by FALLBACK: the router never resends a request to the
+# key and model that failed it, and a model failing across requests is benched on that account, so FLAKY
+# serves no other kind of request.
+FLAKY = "google/gemma-3-27b-it:free"
+FALLBACK = "qwen/qwen3-coder:free"
 PAID = "openai/gpt-4o-mini"
 USERS = 4  # even-numbered users have credit, odd ones have none
 
@@ -99,8 +104,10 @@ def _request(kind: str, users: list[dict], rng: random.Random, n: int) -> tuple[
         body["stream"] = True
     if kind == "unknown_model":
         body["model"] = "soak/no-such-model"
+    if kind == "upstream_502_then_ok":
+        body["model"], body["models"] = FLAKY, [FALLBACK]  # OpenRouter's fallback list: the second model answers
     faults = {"upstream_400": {"fault": "400"}, "midstream_failure": {"fault": "midstream"},
-              "upstream_502_then_ok": {"fault": "502", "times": 1, "id": f"soak-{n}"}, "slow": {"fault": "slow:200"}}
+              "upstream_502_then_ok": {"faults": {FLAKY: "502"}, "times": 1, "id": f"soak-{n}"}, "slow": {"fault": "slow:200"}}
     if kind in faults:
         body["sim"] = faults[kind]
     return key, body

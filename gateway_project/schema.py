@@ -61,7 +61,8 @@ class GatewayAutoSchema(AutoSchema):
         return [*super().get_override_parameters(), *([query] if query else [])]
 
     def get_response_serializers(self):
-        success = SUCCESS.get(self.method, "200")
+        # A view may answer otherwise than its method's usual status (``success_status = "204"``).
+        success = getattr(self.view, "success_status", None) or SUCCESS.get(self.method, "200")
         responses: dict = error_responses()
         if success == "204":
             responses["204"] = OpenApiResponse(description="done, no body")

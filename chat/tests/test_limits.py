@@ -135,3 +135,20 @@ def test_a_key_over_its_own_rpm_gets_a_json_429_from_either_store(caller, gatewa
     assert r.headers["x-ratelimit-limit-requests"] == "1"
     assert r.headers["x-ratelimit-remaining-requests"] == "0"
     assert "x-ratelimit-remaining-tokens" in r.headers
+
+
+def test_an_accounts_daily_pool_quota_counts_pool_requests_on_every_model_and_not_its_own_key(caller, sim):
+    from accounts.services import user_upstream_key_set
+
+    type(caller.user).objects.filter(pk=caller.user.pk).update(daily_requests=2)
+    invalidation.announce(invalidation.PRINCIPALS, detail=str(caller.user.id))
+    caller.client.chat.completions.create(model=LLAMA, messages=USER)
+    caller.client.chat.completions.create(model=QWEN, messages=USER)
+    with pytest.raises(openai.RateLimitError) as raised:
+        caller.client.chat.completions.create(model=QWEN, messages=USER)
+    assert raised.value.body["code"] == "daily_limit_exceeded"
+    assert raised.value.response.headers["x-should-retry"] == "false"
+    # With their own upstream key the user pays upstream: the pool's quota no longer applies.
+    user_upstream_key_set(user=caller.user, api_key="sk-or-v1-" + "c" * 64)
+    invalidation.announce(invalidation.PRINCIPALS, detail=str(caller.user.id))
+    assert caller.client.chat.completions.create(model=LLAMA, messages=USER).choices
