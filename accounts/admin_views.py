@@ -5,7 +5,7 @@ from __future__ import annotations
 from django.conf import settings
 from django.contrib import messages
 from django.core.paginator import Paginator
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_POST
 
@@ -13,19 +13,16 @@ from accounts import registration, selectors, services
 from accounts.forms import CreditsForm, PoolImportForm, PoolKeyForm
 from accounts.models import Role, User
 from accounts.permissions import admin_page
-from chat.templatetags.console import usd
-from gateway_project.errors import ApiError
+from gateway_project.errors import ApiError, found
 from gateway_project.forms import form_problem
+from gateway_project.money import usd
 
 USER_PAGE_SIZE = 50
 IMPORT_MAX_BYTES = 1_000_000
 
 
 def _user(user_id: int) -> User:
-    user = selectors.user_get(user_id=user_id)
-    if user is None:
-        raise Http404("No such user.")
-    return user
+    return found(selectors.user_get(user_id=user_id), "No such user.")
 
 
 def _user_row(request: HttpRequest, user: User, *, error: str = "", notice: str = "") -> HttpResponse:

@@ -11,23 +11,16 @@ from rest_framework.views import APIView
 from accounts import selectors, services
 from accounts.models import BudgetPeriod, GatewayKey, LedgerEntry, Role, UpstreamKey
 from accounts.permissions import IsAdmin
-from accounts.serializers import gateway_key_out, money, user_out
+from accounts.serializers import gateway_key_out, user_out
 from gateway_project.errors import ApiError
-from gateway_project.pagination import PageSizePagination
+from gateway_project.money import money
+from gateway_project.pagination import paginated
 from gateway_project.validators import (
     API_KEY_MAX_LENGTH,
     api_decimal,
     api_integer,
     api_text,
 )
-
-
-def _paginated(request, view, queryset, out) -> Response:
-    """Answer one page of ``queryset`` as ``{count, next, previous, results}``, each item through ``out``."""
-    paginator = PageSizePagination()
-    page = paginator.paginate_queryset(queryset, request, view=view)
-    return paginator.get_paginated_response([out(item) for item in page])
-
 
 # ---------------------------------------------------------------- the caller's own settings
 
@@ -59,7 +52,7 @@ class GatewayKeyListCreateApi(APIView):
         models = serializers.ListField(child=serializers.CharField(max_length=200), required=False, max_length=200)
 
     def get(self, request):
-        return _paginated(request, self, selectors.gateway_key_list(user=request.user), gateway_key_out)
+        return paginated(request, self, selectors.gateway_key_list(user=request.user), gateway_key_out)
 
     def post(self, request):
         data = self.InputSerializer(data=request.data)
@@ -127,7 +120,7 @@ class AdminUserListApi(APIView):
     permission_classes = [IsAdmin]
 
     def get(self, request):
-        return _paginated(request, self, selectors.user_list(), user_out)
+        return paginated(request, self, selectors.user_list(), user_out)
 
 
 class AdminUserRoleApi(APIView):
@@ -197,7 +190,7 @@ class AdminKeyListApi(APIView):
     permission_classes = [IsAdmin]
 
     def get(self, request):
-        return _paginated(request, self, selectors.gateway_key_list(),
+        return paginated(request, self, selectors.gateway_key_list(),
                           lambda key: gateway_key_out(key, with_user=True))
 
 
@@ -243,7 +236,7 @@ class AdminUpstreamKeyListCreateApi(APIView):
         account = api_text(UpstreamKey, "account", required=False, allow_blank=True, default="")
 
     def get(self, request):
-        return _paginated(request, self, selectors.upstream_key_list(), upstream_key_out)
+        return paginated(request, self, selectors.upstream_key_list(), upstream_key_out)
 
     def post(self, request):
         data = self.InputSerializer(data=request.data)

@@ -18,6 +18,7 @@ from django.utils import timezone
 
 from accounts.authentication import jwt_access_claims
 from gateway_project import invalidation
+from gateway_project.errors import ApiError
 
 
 @dataclass(frozen=True)
@@ -140,6 +141,25 @@ def principal_for_user(user_id: int) -> Principal | None:
     principal = _principal_for_user_id(user_id)
     if invalidation.may_keep(invalidation.PRINCIPALS, seen):
         _remember(cache_key, principal)
+    return principal
+
+
+DISABLED_MESSAGE = "This account is disabled."
+
+
+def require_principal(user_id: int) -> Principal:
+    """The principal of a signed-in caller; raise ApiError 401 when the account was disabled meanwhile."""
+    return _or_401(principal_for_user(user_id))
+
+
+async def arequire_principal(user_id: int) -> Principal:
+    """See require_principal()."""
+    return _or_401(await aprincipal_for_user(user_id))
+
+
+def _or_401(principal: Principal | None) -> Principal:
+    if principal is None:
+        raise ApiError(DISABLED_MESSAGE, status_code=401)
     return principal
 
 

@@ -2,14 +2,8 @@
 
 from __future__ import annotations
 
-from decimal import Decimal
-
 from accounts.models import GatewayKey, User
-
-
-def money(value: Decimal | None) -> str | None:
-    """Return a USD amount as a plain decimal string without trailing zeros ("12.5", "3", "0.000013")."""
-    return None if value is None else format(value.normalize(), "f")
+from gateway_project.money import money
 
 
 def gateway_key_out(key: GatewayKey, *, secret: str | None = None, with_user: bool = False) -> dict:

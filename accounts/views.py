@@ -7,7 +7,6 @@ from django.contrib import messages
 from django.contrib.auth import authenticate, login, logout, update_session_auth_hash
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
-from django.http import Http404
 from django.shortcuts import redirect, render
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
@@ -15,7 +14,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from accounts import registration, selectors, services, throttles
 from accounts.forms import CredentialsForm, GatewayKeyForm, PasswordChangeForm, UpstreamKeyForm
 from chat.usage import usage_today
-from gateway_project.errors import ApiError
+from gateway_project.errors import ApiError, found
 from gateway_project.forms import form_problem
 from gateway_project.validators import EMAIL_MAX_LENGTH
 from models_catalog import selectors as catalog_selectors
@@ -191,9 +190,7 @@ def gateway_key_create(request):
 
 
 def _own_key(request, key_id: int):
-    key = selectors.gateway_key_get(key_id=key_id, user=request.user)
-    if key is None:
-        raise Http404("No such key.")
+    key = found(selectors.gateway_key_get(key_id=key_id, user=request.user), "No such key.")
     return key
 
 
@@ -215,9 +212,7 @@ def gateway_key_delete(request, key_id: int):
 @login_required
 @require_POST
 def my_model_toggle(request, model_pk: int):
-    model = catalog_selectors.model_list(enabled_only=True).filter(pk=model_pk).first()
-    if model is None:
-        raise Http404("No such model.")
+    model = found(catalog_selectors.model_list(enabled_only=True).filter(pk=model_pk).first(), "No such model.")
     user_model_toggle(user_id=request.user.id, model=model)
     return _settings_section(request, "models")
 

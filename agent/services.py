@@ -19,6 +19,7 @@ from accounts.principals import Principal
 from agent import tools
 from chat.proxy import inprocess as chat
 from chat.proxy.errors import ProxyError
+from gateway_project.sse import error_data
 from models_catalog import health as model_health
 from models_catalog.selectors import ModelInfo
 
@@ -63,8 +64,7 @@ async def agent_answer(*, principal: Principal, plan: AgentPlan) -> AsyncIterato
     for model_id, reason in plan.skipped:
         yield "status", {"type": "skipped", "model": model_id, "reason": reason}
     if not plan.models:
-        yield "error", {"error": "None of your models supports tool calling; enable one in My models.",
-                        "status": 503}
+        yield "error", error_data("None of your models supports tool calling; enable one in My models.", 503)
         return
     messages: list[dict] = [
         {"role": "system", "content": SYSTEM_PROMPT},
@@ -97,10 +97,11 @@ async def agent_answer(*, principal: Principal, plan: AgentPlan) -> AsyncIterato
         except ProxyError as error:
             last_error = error
             if not worth_next_model(error):
-                yield "error", {"error": error.message, "status": error.status}
+                yield "error", error_data(error.message, error.status, error.code or "")
                 return
             yield "status", {"type": "skipped", "model": model.model_id, "reason": error.message}
-    yield "error", {"error": f"Every model failed; the last said: {last_error.message}", "status": last_error.status}
+    yield "error", error_data(f"Every model failed; the last said: {last_error.message}", last_error.status,
+                              last_error.code or "")
 
 
 async def _converse(*, principal: Principal, model_id: str, messages: list[dict],

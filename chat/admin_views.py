@@ -6,14 +6,14 @@ from decimal import Decimal
 from urllib.parse import urlencode
 
 from django.core.paginator import Paginator
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.views.decorators.http import require_GET
 
 from accounts.permissions import admin_page
 from chat import log_selectors, stats
 from chat.log_apis import attempt_out
-from gateway_project.errors import ApiError
+from gateway_project.errors import ApiError, found
 
 CHART_W, CHART_H, CHART_TOP = 560, 140, 16
 LOG_PAGE_SIZE = 50
@@ -70,8 +70,6 @@ def logs(request: HttpRequest) -> HttpResponse:
 @require_GET
 @admin_page
 def log_detail(request: HttpRequest, log_id: int) -> HttpResponse:
-    row = log_selectors.request_log_get(log_id=log_id)
-    if row is None:
-        raise Http404("No such request.")
+    row = found(log_selectors.request_log_get(log_id=log_id), "No such request.")
     attempts = [attempt_out(a) for a in row.attempts or [] if isinstance(a, dict)]
     return render(request, "console/log_detail.html", {"row": row, "attempts": attempts})

@@ -6,11 +6,11 @@ from rest_framework import serializers
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from accounts.principals import principal_for_user
+from accounts.principals import require_principal
 from chat import conversations, selectors
 from chat.models import Conversation
-from gateway_project.errors import ApiError
-from gateway_project.pagination import PageSizePagination
+from gateway_project.errors import found
+from gateway_project.pagination import paginated
 
 
 def conversation_out(conversation: Conversation, *, with_messages: bool = False) -> dict:
@@ -29,10 +29,8 @@ def conversation_out(conversation: Conversation, *, with_messages: bool = False)
 
 
 def _own_conversation(request, conversation_id: int) -> Conversation:
-    conversation = selectors.conversation_get(user_id=request.user.id, conversation_id=conversation_id)
-    if conversation is None:
-        raise ApiError("Not found.", status_code=404)
-    return conversation
+    return found(selectors.conversation_get(user_id=request.user.id, conversation_id=conversation_id),
+                 "No such conversation.")
 
 
 class ConversationListCreateApi(APIView):
@@ -44,9 +42,7 @@ class ConversationListCreateApi(APIView):
         temperature = serializers.FloatField(min_value=0, max_value=2, required=False, allow_null=True, default=None)
 
     def get(self, request):
-        paginator = PageSizePagination()
-        page = paginator.paginate_queryset(selectors.conversation_list(user_id=request.user.id), request, view=self)
-        return paginator.get_paginated_response([conversation_out(c) for c in page])
+        return paginated(request, self, selectors.conversation_list(user_id=request.user.id), conversation_out)
 
     def post(self, request):
         data = self.InputSerializer(data=request.data)
@@ -77,9 +73,7 @@ class ConversationMessageApi(APIView):
         conversation = _own_conversation(request, conversation_id)
         data = self.InputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        principal = principal_for_user(request.user.id)
-        if principal is None:
-            raise ApiError("The account is disabled.", status_code=401)
+        principal = require_principal(request.user.id)
         result = conversations.message_send(
             principal=principal, conversation=conversation, content=data.validated_data["content"]
         )

@@ -15,22 +15,20 @@ from accounts.principals import Principal
 from chat import selectors
 from chat.conversations import astream_turn, content_clean
 from chat.models import Conversation
-from gateway_project.errors import ApiError
-from gateway_project.sse import SseConsumer
+from gateway_project.errors import ApiError, found
+from gateway_project.sse import SseConsumer, error_data
 
 
 class ConversationStreamConsumer(SseConsumer):
     """Answer one message as SSE: ``token`` (a JSON string), then ``done`` or ``error``."""
 
-    failure_event = ("error", {"message": "The gateway failed to finish this answer. Send again in a moment.",
-                               "code": "", "status": 500})
+    failure_event = ("error", error_data("The gateway failed to finish this answer. Send again in a moment.", 500))
 
     async def prepare(self, *, principal: Principal, data: dict) -> tuple[Conversation, str]:
         conversation = await sync_to_async(selectors.conversation_get)(
             user_id=principal.user_id, conversation_id=int(self.scope["url_route"]["kwargs"]["conversation_id"])
         )
-        if conversation is None:
-            raise ApiError("Not found.", status_code=404)
+        found(conversation, "No such conversation.")
         content = data.get("content")
         if not isinstance(content, str):
             raise ApiError("content is required.", extra={"param": "content"})

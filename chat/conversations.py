@@ -21,6 +21,7 @@ from chat.models import Conversation, Message
 from chat.proxy import inprocess
 from chat.proxy.errors import ProxyError
 from gateway_project.errors import ApiError
+from gateway_project.sse import error_data
 from gateway_project.validators import unstorable
 from models_catalog.selectors import user_model_ids
 
@@ -185,7 +186,7 @@ def friendly_message(error: ProxyError) -> str:
 
 def error_out(error: ProxyError) -> dict:
     """The ``error`` event / response body for a refusal."""
-    return {"message": friendly_message(error), "code": error.code or "", "status": error.status}
+    return error_data(friendly_message(error), error.status, error.code or "")
 
 
 # ---------------------------------------------------------------- sending

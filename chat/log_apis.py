@@ -12,11 +12,11 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from accounts.permissions import IsAdmin
-from accounts.serializers import money
 from chat import log_selectors, stats
 from chat.models import RequestLog
-from gateway_project.errors import ApiError
-from gateway_project.pagination import PageSizePagination
+from gateway_project.errors import found
+from gateway_project.money import money
+from gateway_project.pagination import paginated
 from gateway_project.schema import error_responses
 
 SAFE_ATTEMPT_FIELDS = ("model", "key", "account", "status", "latencyMs", "reason")
@@ -62,16 +62,13 @@ def request_log_out(row: RequestLog, *, email: str | None = None, detail: bool =
     return data
 
 
-def _page(view: APIView, request, rows) -> Response:
-    paginator = PageSizePagination()
-    page = paginator.paginate_queryset(rows, request, view=view)
+def _with_emails(page) -> list[dict]:
     emails = log_selectors.request_log_user_emails(rows=page)
-    return paginator.get_paginated_response([request_log_out(r, email=emails.get(r.user_id)) for r in page])
+    return [request_log_out(r, email=emails.get(r.user_id)) for r in page]
 
 
 def _detail(row: RequestLog | None) -> Response:
-    if row is None:
-        raise ApiError("Not found.", status_code=404)
+    row = found(row, "No such request.")
     return Response(request_log_out(row, email=row.user.email if row.user else None, detail=True))
 
 
@@ -81,7 +78,7 @@ class AdminChatLogListApi(APIView):
 
     def get(self, request):
         filters = log_selectors.log_filters_parse(request.query_params)
-        return _page(self, request, log_selectors.request_log_list(filters=filters))
+        return paginated(request, self, log_selectors.request_log_list(filters=filters), page_out=_with_emails)
 
 
 class AdminChatLogDetailApi(APIView):
@@ -114,7 +111,8 @@ class UserChatLogListApi(APIView):
 
     def get(self, request):
         filters = log_selectors.log_filters_parse({k: v for k, v in request.query_params.items() if k != "user"})
-        return _page(self, request, log_selectors.request_log_list(filters=filters, user_id=request.user.id))
+        return paginated(request, self, log_selectors.request_log_list(filters=filters, user_id=request.user.id),
+                         page_out=_with_emails)
 
 
 class UserChatLogDetailApi(APIView):

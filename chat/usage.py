@@ -3,15 +3,14 @@
 from __future__ import annotations
 
 from datetime import datetime, time, timedelta
-from decimal import Decimal
 
 from django.db.models import Count, Q, QuerySet, Sum
 from django.utils import timezone
 
 from accounts.selectors import credit_balance
-from accounts.serializers import money
 from chat.models import RequestLog
 from chat.proxy import clock
+from gateway_project.money import money
 from models_catalog.selectors import snapshot
 
 PERIODS = {"day": timedelta(days=1), "week": timedelta(days=7), "month": timedelta(days=30)}
@@ -89,15 +88,12 @@ def usage_summary(*, user_id: int | None, period: str, now: datetime | None = No
         "promptTokens": totals["prompt"] or 0,
         "completionTokens": totals["completion"] or 0,
         "totalTokens": (totals["prompt"] or 0) + (totals["completion"] or 0),
-        "cost": _money(totals["cost"]),
+        "cost": money(totals["cost"] or 0),
         "byModel": [{"model": r["model_used"], "requests": r["requests"], "tokens": r["tokens"] or 0,
-                     "cost": _money(r["cost"])} for r in by_model],
+                     "cost": money(r["cost"] or 0)} for r in by_model],
         "bySource": {r["source"]: r["requests"] for r in by_source},
     }
     if user_id is None:
         summary["activeUsers"] = rows.exclude(user_id=None).values("user_id").distinct().count()
     return summary
 
-
-def _money(value: Decimal | None) -> str:
-    return str((value or Decimal("0")).quantize(Decimal("0.000001")))

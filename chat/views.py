@@ -8,14 +8,13 @@ from __future__ import annotations
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.http import Http404
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_POST
 
-from accounts.principals import principal_for_user
+from accounts.principals import require_principal
 from chat import conversations, selectors
 from chat.models import Conversation
-from gateway_project.errors import ApiError
+from gateway_project.errors import ApiError, found
 from models_catalog.selectors import user_model_ids
 
 
@@ -30,10 +29,8 @@ def _temperature(raw: str) -> float | None:
 
 
 def _own(request, conversation_id: int) -> Conversation:
-    conversation = selectors.conversation_get(user_id=request.user.id, conversation_id=conversation_id)
-    if conversation is None:
-        raise Http404("No such conversation.")
-    return conversation
+    return found(selectors.conversation_get(user_id=request.user.id, conversation_id=conversation_id),
+                 "No such conversation.")
 
 
 def _page_context(request, conversation: Conversation | None, **extra) -> dict:
@@ -80,10 +77,8 @@ def conversation_page(request, conversation_id: int):
 def conversation_send(request, conversation_id: int):
     """Send without JavaScript: wait for the whole answer, then show the conversation."""
     conversation = _own(request, conversation_id)
-    principal = principal_for_user(request.user.id)
     try:
-        if principal is None:
-            raise ApiError("Your account is disabled.", status_code=401)
+        principal = require_principal(request.user.id)
         conversations.message_send(principal=principal, conversation=conversation,
                                    content=request.POST.get("content", ""))
     except ApiError as exc:

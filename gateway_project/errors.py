@@ -31,6 +31,18 @@ class ApiError(exceptions.APIException):
         self.extra = extra or {}
 
 
+class Missing(Http404):
+    """What the caller asked for does not exist (or is not theirs to see): 404 with this message, on a page
+    (the site's 404 page) or in the API (``{"message", "extra"}``)."""
+
+
+def found[T](record: T | None, message: str) -> T:
+    """Return ``record``; raise ``Missing`` with ``message`` when there is none. The one get-or-404."""
+    if record is None:
+        raise Missing(message)
+    return record
+
+
 def _first_message(detail: Any) -> str:
     if isinstance(detail, dict):
         for field, value in detail.items():
@@ -50,7 +62,8 @@ def api_exception_handler(exc: Exception, context: dict) -> Response | None:
     if isinstance(exc, Ratelimited):  # a PermissionDenied subclass: must come first
         return Response(_RATELIMITED, status=429)
     if isinstance(exc, Http404):
-        return Response({"message": "Not found.", "extra": {}}, status=404)
+        message = str(exc) if isinstance(exc, Missing) else "Not found."
+        return Response({"message": message, "extra": {}}, status=404)
     if isinstance(exc, PermissionDenied):
         return Response({"message": "You do not have permission to do this.", "extra": {}}, status=403)
     response = exception_handler(exc, context)

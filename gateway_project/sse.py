@@ -22,10 +22,11 @@ import orjson
 from channels.generic.http import AsyncHttpConsumer
 from django.core.exceptions import DisallowedHost
 from django.core.handlers.asgi import ASGIRequest
+from django.http import Http404
 from django.middleware.csrf import CsrfViewMiddleware
 from rest_framework.exceptions import APIException
 
-from accounts.principals import Principal, aprincipal_for_jwt, aprincipal_for_user
+from accounts.principals import Principal, aprincipal_for_jwt, arequire_principal
 from gateway_project.errors import ApiError, api_exception_handler
 
 log = logging.getLogger(__name__)
@@ -42,11 +43,16 @@ def sse_event(name: str, data: Any) -> bytes:
     return b"event: " + name.encode() + b"\ndata: " + orjson.dumps(data, option=orjson.OPT_NON_STR_KEYS) + b"\n\n"
 
 
+def error_data(message: str, status: int, code: str = "") -> dict:
+    """The one shape of every SSE ``error`` event: ``{"message", "code", "status"}``."""
+    return {"message": message, "code": code, "status": status}
+
+
 class SseConsumer(AsyncHttpConsumer):
     """An authenticated SSE endpoint over POST. Subclasses implement ``prepare`` and ``events``."""
 
     # The event sent when ``events`` fails after the stream has started.
-    failure_event: tuple[str, dict] = ("error", {"error": "The gateway failed to finish this answer.", "status": 500})
+    failure_event: tuple[str, dict] = ("error", error_data("The gateway failed to finish this answer.", 500))
 
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
@@ -98,7 +104,7 @@ class SseConsumer(AsyncHttpConsumer):
         try:
             principal = await self.authenticate(body)
             prepared = await self.prepare(principal=principal, data=_json_object(body))
-        except APIException as error:
+        except (APIException, Http404) as error:  # ApiError, a DRF ValidationError, or errors.found()'s Missing
             await self.send_error(error)
             return
         await self.send_headers(status=200, headers=SSE_HEADERS)
@@ -116,7 +122,7 @@ class SseConsumer(AsyncHttpConsumer):
         self._responded = True
         await super().send_headers(status=status, headers=headers)
 
-    async def send_error(self, error: APIException) -> None:
+    async def send_error(self, error: APIException | Http404) -> None:
         """Answer with the management API's error shape (made by its one exception handler)."""
         response = api_exception_handler(error, {})
         await self.send_response(response.status_code, orjson.dumps(response.data, option=orjson.OPT_NON_STR_KEYS),
@@ -143,10 +149,7 @@ class SseConsumer(AsyncHttpConsumer):
         if not csrf_passes(self.scope, body):
             raise ApiError("CSRF check failed: send the X-CSRFToken header from a page of this site.",
                            status_code=403)
-        principal = await aprincipal_for_user(user.id)
-        if principal is None:
-            raise ApiError("The account is disabled.", status_code=401)
-        return principal
+        return await arequire_principal(user.id)
 
 
 def csrf_passes(scope: dict, body: bytes) -> bool:

@@ -7,8 +7,8 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from accounts.permissions import IsAdmin
-from gateway_project.errors import ApiError
-from gateway_project.pagination import PageSizePagination
+from gateway_project.errors import ApiError, found
+from gateway_project.pagination import paginated
 from gateway_project.validators import api_integer, api_json
 from models_catalog import health, selectors, services
 from models_catalog.models import CatalogModel, Provider, UsageLimit
@@ -26,34 +26,23 @@ MODEL_ID = serializers.CharField(max_length=200)
 FALLBACKS = serializers.ListField(child=serializers.CharField(max_length=200), required=False, max_length=20)
 
 
-def _paginated(view: APIView, request, items, out) -> Response:
-    paginator = PageSizePagination()
-    page = paginator.paginate_queryset(items, request, view=view)
-    return paginator.get_paginated_response([out(item) for item in page])
-
-
-def _found[T](record: T | None, message: str) -> T:
-    """Return ``record``, or answer 404 with ``message`` when there is none."""
-    if record is None:
-        raise ApiError(message, status_code=404)
-    return record
-
-
 def _model_or_404(model_id: str) -> CatalogModel:
-    return _found(selectors.model_get_by_model_id(model_id=model_id), f"No catalog model {model_id!r}.")
+    return found(selectors.model_get_by_model_id(model_id=model_id), f"No catalog model {model_id!r}.")
 
 
 # ---------------------------------------------------------------- admin: the catalog
+
+
+def _with_health(page) -> list[dict]:
+    figures = health.read([m.model_id for m in page])
+    return [admin_model_out(m, figures[m.model_id]) for m in page]
 
 
 class AdminModelListApi(APIView):
     permission_classes = [IsAdmin]
 
     def get(self, request):
-        paginator = PageSizePagination()
-        page = paginator.paginate_queryset(selectors.model_list(), request, view=self)
-        figures = health.read([m.model_id for m in page])
-        return paginator.get_paginated_response([admin_model_out(m, figures[m.model_id]) for m in page])
+        return paginated(request, self, selectors.model_list(), page_out=_with_health)
 
 
 class AdminModelToggleApi(APIView):
@@ -104,7 +93,7 @@ class AdminProviderListCreateApi(APIView):
         apiKey = serializers.CharField(max_length=500, required=False, default="", write_only=True)
 
     def get(self, request):
-        return _paginated(self, request, selectors.provider_list(), provider_out)
+        return paginated(request, self, selectors.provider_list(), provider_out)
 
     def post(self, request):
         data = self.InputSerializer(data=request.data)
@@ -148,7 +137,7 @@ class AdminAliasApi(APIView):
         fallbacks = FALLBACKS
 
     def get(self, request):
-        return _paginated(self, request, selectors.alias_list(), alias_out)
+        return paginated(request, self, selectors.alias_list(), alias_out)
 
     def put(self, request):
         data = self.InputSerializer(data=request.data)
@@ -162,7 +151,7 @@ class AdminAliasDetailApi(APIView):
     permission_classes = [IsAdmin]
 
     def delete(self, request, alias: str):
-        services.alias_delete(alias=_found(selectors.alias_get(alias=alias), f"No alias {alias!r}."))
+        services.alias_delete(alias=found(selectors.alias_get(alias=alias), f"No alias {alias!r}."))
         return Response(status=204)
 
 
@@ -176,7 +165,7 @@ class AdminPresetApi(APIView):
         params = api_json(required=False)
 
     def get(self, request):
-        return _paginated(self, request, selectors.preset_list(), preset_out)
+        return paginated(request, self, selectors.preset_list(), preset_out)
 
     def put(self, request):
         data = self.InputSerializer(data=request.data)
@@ -191,7 +180,7 @@ class AdminPresetDetailApi(APIView):
     permission_classes = [IsAdmin]
 
     def delete(self, request, name: str):
-        services.preset_delete(preset=_found(selectors.preset_get(name=name), f"No preset {name!r}."))
+        services.preset_delete(preset=found(selectors.preset_get(name=name), f"No preset {name!r}."))
         return Response(status=204)
 
 
@@ -204,7 +193,7 @@ class AdminUsageLimitApi(APIView):
         maxTokensPerDay = api_integer(UsageLimit, "max_tokens_per_day", allow_null=True)
 
     def get(self, request):
-        return _paginated(self, request, selectors.usage_limit_list(), usage_limit_out)
+        return paginated(request, self, selectors.usage_limit_list(), usage_limit_out)
 
     def put(self, request):
         data = self.InputSerializer(data=request.data)
@@ -223,7 +212,7 @@ class ChatModelListApi(APIView):
     """The models the caller can chat with: enabled by an admin and not turned off by the caller."""
 
     def get(self, request):
-        return _paginated(self, request, selectors.user_usable_models(user_id=request.user.id), catalog_model_out)
+        return paginated(request, self, selectors.user_usable_models(user_id=request.user.id), catalog_model_out)
 
 
 class UserModelListApi(APIView):
@@ -231,14 +220,12 @@ class UserModelListApi(APIView):
 
     def get(self, request):
         choices = selectors.user_model_choices(user_id=request.user.id)
-        return _paginated(self, request, choices, lambda pair: catalog_model_out(pair[0], enabled=pair[1]))
+        return paginated(request, self, choices, lambda pair: catalog_model_out(pair[0], enabled=pair[1]))
 
 
 def _enabled_model_or_404(pk: int) -> CatalogModel:
-    model = selectors.model_get(pk=pk)
-    if model is None or not model.enabled:  # a model an admin turned off is not the user's to see
-        raise ApiError("No such model.", status_code=404)
-    return model
+    model = selectors.model_get(pk=pk)  # a model an admin turned off is not the user's to see
+    return found(model if model is not None and model.enabled else None, "No such model.")
 
 
 class UserModelToggleApi(APIView):

@@ -14,12 +14,13 @@ from datetime import UTC, datetime
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_POST
 
 from accounts.permissions import admin_page
+from gateway_project.errors import found
 from gateway_project.forms import form_problem
 from models_catalog import health, selectors, services
 from models_catalog.forms import (
@@ -135,9 +136,7 @@ def models_sync(request: HttpRequest) -> HttpResponse:
 @require_POST
 @admin_page
 def model_toggle(request: HttpRequest, model_pk: int) -> HttpResponse:
-    model = selectors.model_get(pk=model_pk)
-    if model is None:
-        raise Http404("No such model.")
+    model = found(selectors.model_get(pk=model_pk), "No such model.")
     wanted = request.POST.get("enabled", "")
     error = "" if wanted in ("true", "false") else "Say enabled=true or enabled=false."
     if not error:

@@ -8,8 +8,7 @@ from rest_framework import serializers
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from accounts.principals import principal_for_user
-from gateway_project.errors import ApiError
+from accounts.principals import require_principal
 from models_catalog.selectors import ausable_models, check_usable
 from orchestrator import services
 from orchestrator.serializers import at_most
@@ -35,9 +34,7 @@ class OrchestrateSynthesizeApi(APIView):
     def post(self, request):
         given = self.InputSerializer(data=request.data)
         given.is_valid(raise_exception=True)
-        principal = principal_for_user(request.user.id)
-        if principal is None:
-            raise ApiError("This account is disabled.", status_code=401)
+        principal = require_principal(request.user.id)
         data = given.validated_data
         result = async_to_sync(self._synthesize)(principal, data)
         return Response(result)

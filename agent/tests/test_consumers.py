@@ -73,7 +73,7 @@ def test_agent_reports_an_error_when_every_model_fails(gateway, user, bearer, si
     assert [d["type"] for n, d in events if n == "status"] == ["trying", "skipped"] * 4
     name, error = events[-1]
     assert name == "error"
-    assert error["status"] == 429 and error["error"]
+    assert error["status"] == 429 and error["message"]
 
 
 def test_agent_skips_a_requested_model_without_tool_support(gateway, user, bearer):

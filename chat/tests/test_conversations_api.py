@@ -53,7 +53,7 @@ def test_another_users_conversation_is_404_everywhere(gateway, http, owner):
     assert http.post(f"{base}/messages", json={"content": "hi"}, headers=headers).status_code == 404
     stream = http.post(f"{base}/messages/stream", json={"content": "hi"}, headers=headers)
     assert stream.status_code == 404
-    assert stream.json() == {"message": "Not found.", "extra": {}}
+    assert stream.json() == {"message": "No such conversation.", "extra": {}}
     listed = http.get(f"{gateway.url}/api/conversations", headers=headers).json()
     assert listed["count"] == 0
     assert Conversation.objects.filter(pk=theirs.id).exists()

@@ -117,7 +117,7 @@ def test_detail_shows_attempts_with_masked_keys_only(caller, admin, gateway, htt
 
 def test_detail_of_a_missing_row_is_404(admin, gateway, http):
     r = http.get(f"{gateway.url}/api/admin/chat-logs/999999", headers=jwt_headers(admin))
-    assert r.status_code == 404 and r.json() == {"message": "Not found.", "extra": {}}
+    assert r.status_code == 404 and r.json() == {"message": "No such request.", "extra": {}}
 
 
 ADMIN_PATHS = ["/api/admin/chat-logs", "/api/admin/chat-logs/1", "/api/admin/chat-logs/export", "/api/admin/stats"]
