@@ -31,9 +31,9 @@ def _fresh_state():
     from django.core.cache import cache
 
     from chat.proxy import clock
-    from chat.proxy.state import reset_store
     from gateway_project import invalidation
     from gateway_project.redis_client import sync_client
+    from gateway_project.shared_state import reset_store
 
     sync_client().flushdb()
     cache.clear()

@@ -16,5 +16,4 @@ urlpatterns = [
     path("settings/keys/<int:key_id>/toggle/", views.gateway_key_toggle, name="gateway_key_toggle"),
     path("settings/keys/<int:key_id>/delete/", views.gateway_key_delete, name="gateway_key_delete"),
     path("settings/models/<int:model_pk>/toggle/", views.my_model_toggle, name="my_model_toggle"),
-    path("usage/", views.usage_page, name="usage"),
 ]

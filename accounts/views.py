@@ -13,7 +13,6 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from accounts import registration, selectors, services, throttles
 from accounts.forms import CredentialsForm, GatewayKeyForm, PasswordChangeForm, UpstreamKeyForm
-from chat.usage import usage_today
 from gateway_project.errors import ApiError, found
 from gateway_project.forms import form_problem
 from gateway_project.validators import EMAIL_MAX_LENGTH
@@ -215,18 +214,3 @@ def my_model_toggle(request, model_pk: int):
     model = found(catalog_selectors.model_list(enabled_only=True).filter(pk=model_pk).first(), "No such model.")
     user_model_toggle(user_id=request.user.id, model=model)
     return _settings_section(request, "models")
-
-
-@login_required
-@require_GET
-def usage_page(request):
-    user = request.user
-    return render(request, "accounts/usage.html", {
-        "account": selectors.credit_balance(user=user),
-        "ledger": selectors.ledger_list(user=user).order_by("-id")[:50],
-        "today": usage_today(user_id=user.id),
-        "limits": {"rpm": user.rpm or django_settings.GATEWAY.default_rpm,
-                   "tpm": user.tpm or django_settings.GATEWAY.default_tpm,
-                   "budget": user.budget, "budget_period": user.budget_period,
-                   "daily_requests": user.daily_requests},
-    })

@@ -1,8 +1,9 @@
 from django.urls import path
 
-from chat import views
+from chat import usage_views, views
 
 urlpatterns = [
+    path("usage/", usage_views.usage_page, name="usage"),
     path("playground/", views.playground_page, name="playground"),
     path("playground/new/", views.conversation_new, name="conversation_new"),
     path("playground/<int:conversation_id>/", views.conversation_page, name="conversation"),

@@ -14,8 +14,15 @@ from __future__ import annotations
 import orjson
 from django.conf import settings
 
-from chat.proxy.asgi_io import declared_length
 from gateway_project.errors import ApiError, api_exception_handler
+
+
+def declared_length(headers: dict[bytes, bytes]) -> int | None:
+    """The request's ``Content-Length`` as a number; None when it sent none or one that is not a number."""
+    raw = headers.get(b"content-length")
+    if raw is None or not raw.strip().isdigit():
+        return None
+    return int(raw)
 
 
 def body_limit() -> int:

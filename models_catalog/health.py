@@ -18,10 +18,12 @@ from dataclasses import dataclass
 
 from asgiref.sync import async_to_sync
 
-from chat.proxy.errors import CLIENT_ERRORS
-from chat.proxy.state import StateUnavailable, store
+from gateway_project.shared_state import StateUnavailable, store
 
 log = logging.getLogger(__name__)
+# Upstream answers that are the request's own fault: they go straight back, never fall back, and never count
+# against a key or a model (here and in chat/proxy/attempt.py).
+CLIENT_ERRORS = frozenset({400, 413, 422})
 WINDOW = 100  # samples kept per model
 TTL = 7 * 86400
 

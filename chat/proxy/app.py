@@ -28,7 +28,7 @@ class ProxyApp:
         upstream.session()
 
     async def shutdown(self) -> None:
-        from chat.proxy.state import store
+        from gateway_project.shared_state import store
 
         await store().flush_charges()
         await upstream.close()

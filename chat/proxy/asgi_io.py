@@ -6,18 +6,11 @@ import string
 from urllib.parse import quote
 
 from chat.proxy.errors import ProxyError
+from gateway_project.bodylimit import declared_length
 
 # Visible ASCII and the space pass unchanged; '%' only when nothing else needs escaping (see header_value()).
 _PLAIN = frozenset(string.printable) - frozenset("\t\n\r\x0b\x0c")
 _QUOTE_SAFE = "".join(sorted(_PLAIN - {"%"}))
-
-
-def declared_length(headers: dict[bytes, bytes]) -> int | None:
-    """The request's ``Content-Length`` as a number; None when it sent none or one that is not a number."""
-    raw = headers.get(b"content-length")
-    if raw is None or not raw.strip().isdigit():
-        return None
-    return int(raw)
 
 
 def too_large(limit: int) -> ProxyError:

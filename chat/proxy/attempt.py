@@ -20,10 +20,11 @@ import orjson
 from django.conf import settings
 
 from chat.proxy import pool, upstream
-from chat.proxy.errors import CLIENT_ERRORS, ProxyError
+from chat.proxy.errors import ProxyError
 from chat.proxy.events import data_of
 from chat.proxy.pool import Credential
 from models_catalog import adapters
+from models_catalog.health import CLIENT_ERRORS
 from models_catalog.selectors import ModelInfo
 
 

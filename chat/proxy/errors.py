@@ -17,11 +17,6 @@ _TYPES = {
     429: "rate_limit_error",
 }
 
-# Upstream answers that are the request's own fault: they go straight back, never fall back, and never count
-# against a key or a model (chat/proxy/attempt.py, models_catalog/health.py).
-CLIENT_ERRORS = frozenset({400, 413, 422})
-
-
 class ProxyError(Exception):
     """Answer the /v1 client with this status and an OpenAI-shaped error."""
 

@@ -16,7 +16,7 @@ from django.conf import settings
 from accounts.principals import Principal
 from chat.proxy import clock
 from chat.proxy.errors import ProxyError
-from chat.proxy.state import Counter, StateUnavailable, store
+from gateway_project.shared_state import Counter, StateUnavailable, store
 
 log = logging.getLogger(__name__)
 DAY = 86400

@@ -23,8 +23,8 @@ from dataclasses import dataclass
 from asgiref.sync import sync_to_async
 from django.conf import settings
 
-from chat.proxy.state import StateUnavailable, store
 from gateway_project import invalidation
+from gateway_project.shared_state import StateUnavailable, store
 from gateway_project.singleflight import load_once
 
 log = logging.getLogger(__name__)

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import asyncio
 
-from chat.proxy.state import CHARGE_FLUSH_S, Counter, RedisState
 from gateway_project.redis_client import aclose_async_client, sync_client
+from gateway_project.shared_state import CHARGE_FLUSH_S, Counter, RedisState
 
 
 def test_the_next_check_of_this_process_sees_a_charge():
