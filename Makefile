@@ -8,7 +8,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 SIM_PORT ?= 8090
 
-.PHONY: run test lint bench simulator clean
+.PHONY: run test lint bench bench-peers simulator clean
 
 $(BIN)/.installed: requirements.txt requirements-dev.txt
 	$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 12) and "Python 3.12+ is required (see .python-version)")'
@@ -31,6 +31,10 @@ lint: $(BIN)/.installed
 ## bench: the /v1 benchmark in its production configuration (see bench/README.md)
 bench: $(BIN)/.installed
 	$(BIN)/python bench/run.py
+
+## bench-peers: the gateway beside openai-forward and LiteLLM, same simulator, one run (bench/peers.py)
+bench-peers: $(BIN)/.installed
+	$(BIN)/python bench/peers.py
 
 simulator: $(BIN)/.installed
 	$(BIN)/python -m simulator --port $(SIM_PORT)

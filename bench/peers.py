@@ -1,0 +1,279 @@
+"""Peers side by side: this gateway, openai-forward and LiteLLM's proxy, against the same simulator, in one run.
+
+    python bench/peers.py                # about 3 minutes after the first install
+    python bench/peers.py --quick        # a short smoke run
+    python bench/peers.py --json out.json --only gateway,openai-forward
+
+On first use it installs the pinned peers (``PEERS``) from the package registry into
+their own virtual environments under ``bench/.peers/`` (ignored by git). Each
+contestant runs alone against the one simulator of the run, which is also called
+directly at every point as the reference: requests/s at c=1 and c=64, streaming
+and not, added p50 and p99 latency and added time to first token against the
+direct call, CPU per request from the contestant's processes' own CPU time
+(``/proc/<pid>/stat``, every worker counted), and peak RSS. The gateway runs in
+``bench/run.py``'s production configuration (PostgreSQL, Redis, key auth, limits,
+request logs); openai-forward forwards without auth, limits or logs; LiteLLM runs
+with a master key and no database. Figures are compared only as ratios inside
+one run; traffic goes only to 127.0.0.1.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from bench import loadgen, run  # noqa: E402
+
+PEERS_DIR = ROOT / "bench" / ".peers"
+PEERS = {
+    "openai-forward": ["openai-forward==0.8.1", "pyyaml==6.0.3"],  # it imports yaml without requiring it
+    "litellm": ["litellm[proxy]==1.108.7"],
+}
+MASTER_KEY = "sk-bench-litellm-master"
+CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
+
+
+def peer_python(name: str) -> Path:
+    """The peer's interpreter, installing it (pinned, from the registry) on first use."""
+    venv = PEERS_DIR / name
+    python = venv / "bin" / "python"
+    marker = venv / ".installed"
+    if marker.exists() and marker.read_text() == " ".join(PEERS[name]):
+        return python
+    print(f"peers: installing {' '.join(PEERS[name])} into {venv.relative_to(ROOT)} (once)", flush=True)
+    base = getattr(sys, "_base_executable", sys.executable)
+    subprocess.run([base, "-m", "venv", "--clear", str(venv)], check=True)
+    subprocess.run([str(python), "-m", "pip", "install", "--quiet", *PEERS[name]], check=True)
+    marker.write_text(" ".join(PEERS[name]))
+    return python
+
+
+@dataclass
+class Contestant:
+    """One server under test: how it is started and how a client calls it."""
+
+    name: str
+    workers: int
+    path: str
+    headers: dict[str, str]
+    model: str = run.MODEL
+    proc: subprocess.Popen | None = None
+    port: int = 0
+    pids: list[int] = field(default_factory=list)
+    scratch: tempfile.TemporaryDirectory | None = None
+
+    def processes(self) -> list[int]:
+        if self.proc is None:
+            return []
+        return [self.proc.pid, *run.children(self.proc.pid)]
+
+    def cpu_seconds(self) -> float:
+        total = 0
+        for pid in self.processes():
+            try:
+                fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+            except (FileNotFoundError, ProcessLookupError, IndexError):
+                continue
+            total += int(fields[11]) + int(fields[12])  # utime + stime
+        return total / CLOCK_TICKS
+
+    def peak_rss_mb(self) -> float:
+        return round(max((run.memory_kb(p).get("VmHWM", 0) for p in self.processes()), default=0) / 1024, 1)
+
+    def stop(self) -> None:
+        if self.proc is not None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        if self.scratch is not None:
+            self.scratch.cleanup()
+
+
+def start_gateway(env: dict[str, str], log, workers: int) -> Contestant:
+    _, key = run.new_key(env)
+    gw = run.Gateway("uvicorn", workers, env, log)
+    return Contestant(f"this gateway, {workers}w", workers, "/v1/chat/completions",
+                      {"Authorization": f"Bearer {key}"}, proc=gw.proc, port=gw.port)
+
+
+def start_openai_forward(sim_port: int, log, workers: int) -> Contestant:
+    python = peer_python("openai-forward")
+    scratch = tempfile.TemporaryDirectory(prefix="bench-oaif-")  # it reads a .env from its working directory
+    port = run.free_port()
+    env = {**os.environ, "FORWARD_CONFIG": json.dumps([{"base_url": f"http://127.0.0.1:{sim_port}/api",
+                                                         "route": "/", "type": "openai"}]),
+           "LOG_CHAT": "false", "PRINT_CHAT": "false", "TZ": "UTC"}
+    proc = subprocess.Popen([str(python.parent / "aifd"), "run", "--port", str(port), "--workers", str(workers)],
+                            cwd=scratch.name, env=env, stdout=log, stderr=subprocess.STDOUT)
+    run.wait_http(port, "/healthz", proc, timeout=90)
+    return Contestant(f"openai-forward, {workers}w", workers, "/v1/chat/completions",
+                      {"Authorization": f"Bearer {run.POOL_KEY}"}, proc=proc, port=port, scratch=scratch)
+
+
+def start_litellm(sim_port: int, log, workers: int) -> Contestant:
+    python = peer_python("litellm")
+    scratch = tempfile.TemporaryDirectory(prefix="bench-litellm-")
+    config = Path(scratch.name) / "config.yaml"
+    config.write_text(
+        "model_list:\n"
+        f"  - model_name: \"{run.MODEL}\"\n"
+        "    litellm_params:\n"
+        f"      model: \"openai/{run.MODEL}\"\n"
+        f"      api_base: \"http://127.0.0.1:{sim_port}/api/v1\"\n"
+        f"      api_key: \"{run.POOL_KEY}\"\n"
+        "litellm_settings:\n  telemetry: false\n"
+    )
+    port = run.free_port()
+    env = {**os.environ, "LITELLM_MASTER_KEY": MASTER_KEY, "LITELLM_TELEMETRY": "False",
+           "LITELLM_LOCAL_MODEL_COST_MAP": "True", "DISABLE_SCHEMA_UPDATE": "True"}
+    env.pop("DATABASE_URL", None)
+    proc = subprocess.Popen([str(python.parent / "litellm"), "--config", str(config), "--host", "127.0.0.1",
+                             "--port", str(port), "--num_workers", str(workers)],
+                            cwd=scratch.name, env=env, stdout=log, stderr=subprocess.STDOUT)
+    run.wait_http(port, "/health/liveliness", proc, timeout=300)
+    return Contestant(f"LiteLLM, {workers}w", workers, "/v1/chat/completions",
+                      {"Authorization": f"Bearer {MASTER_KEY}"}, proc=proc, port=port, scratch=scratch)
+
+
+def measure(contestant: Contestant, sim_port: int, args) -> dict:
+    """Every point for one contestant, each beside a direct call of the simulator made just before it."""
+    figures: dict = {"name": contestant.name, "workers": contestant.workers, "points": []}
+    for stream in (False, True):
+        body = run.chat_body(stream, direct=False)
+        target = loadgen.Target("127.0.0.1", contestant.port, contestant.path, contestant.headers, body)
+        direct, _ = run.targets(sim_port, contestant.port, "", stream)
+        loadgen.run(target, concurrency=4, duration=0.3, warmup=0.2, stream=stream, processes=1)  # warm
+        for concurrency in args.concurrency:
+            kwargs = {"concurrency": concurrency, "duration": args.duration, "warmup": args.warmup,
+                      "stream": stream, "processes": 1 if concurrency == 1 else 2}
+            d = loadgen.run(direct, **kwargs)
+            cpu_before = contestant.cpu_seconds()
+            g = loadgen.run(target, **kwargs)
+            cpu = contestant.cpu_seconds() - cpu_before
+            point = {
+                "stream": stream, "concurrency": concurrency, "rps": g.get("rps"), "errors": g["errors"],
+                "error_samples": g["error_samples"][:3], "direct_rps": d.get("rps"),
+                "added_p50_ms": run._diff(g["p50_ms"], d["p50_ms"]),
+                "added_p99_ms": run._diff(g["p99_ms"], d["p99_ms"]),
+                "added_ttft_ms": run._diff(g["ttft_p50_ms"], d["ttft_p50_ms"]) if stream else None,
+                "cpu_ms_per_request": round(cpu * 1000 / g["answered"], 3) if g["answered"] else None,
+            }
+            figures["points"].append(point)
+            print(f"  {contestant.name:22} {'stream' if stream else 'whole ':6} c={concurrency:<3} "
+                  f"{point['rps']} req/s, +p50 {point['added_p50_ms']} ms, "
+                  f"CPU {point['cpu_ms_per_request']} ms/req, errors {point['errors']}", flush=True)
+    figures["peak_rss_mb"] = contestant.peak_rss_mb()
+    return figures
+
+
+def _point(figures: dict, stream: bool, concurrency: int) -> dict:
+    return next(p for p in figures["points"] if p["stream"] == stream and p["concurrency"] == concurrency)
+
+
+def table(results: list[dict]) -> str:
+    head = ("| contestant | req/s c=1 | req/s c=64 | added p50 c=1 | added p99 c=1 | streams/s c=1 | "
+            "streams/s c=64 | added TTFT c=1 | CPU ms/req c=64 | peak RSS MB |")
+    rows = [head, "|" + "---|" * 10]
+    for r in results:
+        w1, w64 = _point(r, False, 1), _point(r, False, 64)
+        s1, s64 = _point(r, True, 1), _point(r, True, 64)
+        rows.append(f"| {r['name']} | {w1['rps']} | {w64['rps']} | {w1['added_p50_ms']} | {w1['added_p99_ms']} | "
+                    f"{s1['rps']} | {s64['rps']} | {s1['added_ttft_ms']} | {w64['cpu_ms_per_request']} | "
+                    f"{r['peak_rss_mb']} |")
+    return "\n".join(rows)
+
+
+def ratios(results: list[dict]) -> dict:
+    """This gateway (1 worker) against each peer, same run: req/s ratios and CPU per request ratios."""
+    ours = next((r for r in results if r["name"] == "this gateway, 1w"), None)
+    if ours is None:
+        return {}
+    out = {}
+    for peer in results:
+        if peer is ours or peer["name"].startswith("this gateway"):
+            continue
+        entry = {}
+        for stream in (False, True):
+            for c in (1, 64):
+                a, b = _point(ours, stream, c)["rps"], _point(peer, stream, c)["rps"]
+                entry[f"rps_{'stream' if stream else 'whole'}_c{c}"] = round(a / b, 2) if a and b else None
+        a, b = _point(ours, False, 64)["cpu_ms_per_request"], _point(peer, False, 64)["cpu_ms_per_request"]
+        entry["cpu_per_request_c64"] = round(a / b, 2) if a and b else None
+        out[peer["name"]] = entry
+    return out
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--quick", action="store_true", help="shorter points (a smoke run)")
+    parser.add_argument("--json", metavar="PATH", help="write every figure to PATH as JSON")
+    parser.add_argument("--only", default="gateway,openai-forward,litellm",
+                        help="comma-separated contestants: gateway, openai-forward, litellm")
+    args = parser.parse_args(argv)
+    args.warmup, args.duration = (0.3, 0.7) if args.quick else (1.0, 3.0)
+    args.concurrency = [1, 64]
+    wanted = set(args.only.split(","))
+    starters = []
+    if "gateway" in wanted:
+        starters.append(lambda env, sim, log: start_gateway(env, log, 1))
+    if "openai-forward" in wanted:
+        starters.append(lambda env, sim, log: start_openai_forward(sim, log, 1))
+    if "litellm" in wanted:
+        starters += [lambda env, sim, log: start_litellm(sim, log, 1),
+                     lambda env, sim, log: start_litellm(sim, log, 2)]
+
+    log_path = ROOT / "bench" / "results" / "peers-last-run.log"
+    log_path.parent.mkdir(exist_ok=True)
+    log_path.write_text("")
+    sim_port = run.free_port()
+    env = run.production_env(sim_port)
+    results: list[dict] = []
+    failed_to_start = 0
+    with log_path.open("a") as log:
+        sim = run.start_simulator(sim_port, env, log)
+        try:
+            run.prepare(env, log)
+            for start in starters:
+                try:
+                    contestant = start(env, sim_port, log)
+                except RuntimeError as exc:  # a peer that does not start is reported, not fatal
+                    print(f"  a contestant did not start: {exc}", flush=True)
+                    failed_to_start += 1
+                    continue
+                try:
+                    results.append(measure(contestant, sim_port, args))
+                finally:
+                    contestant.stop()
+        finally:
+            sim.terminate()
+            sim.wait(timeout=10)
+    errors = sum(p["errors"] for r in results for p in r["points"]) + failed_to_start
+    summary = {"date": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), "machine": run.machine(),
+               "peers": PEERS, "settings": {"duration_s": args.duration, "warmup_s": args.warmup},
+               "results": results, "ratios": ratios(results), "errors": errors}
+    print()
+    print(table(results))
+    print()
+    for peer, entry in summary["ratios"].items():
+        print(f"this gateway (1w) / {peer}: " + ", ".join(f"{k} {v}" for k, v in entry.items()))
+    print(f"errors: {errors}")
+    if args.json:
+        Path(args.json).write_text(json.dumps(summary, indent=2))
+    return 0 if errors == 0 else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
