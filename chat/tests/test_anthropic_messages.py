@@ -175,6 +175,14 @@ def test_x_api_key_authenticates_and_a_bad_key_is_refused_in_anthropics_shape(ca
         "type": "authentication_error", "message": "Invalid API key: it is unknown, disabled, expired or deleted."}}
 
 
+def test_the_pass_through_never_forwards_the_callers_x_api_key(caller, gateway, sim):
+    r = httpx.post(f"{gateway.url}/v1/embeddings", headers={"x-api-key": caller.secret},
+                   json={"model": LLAMA, "input": "hello"})
+    assert r.status_code == 200
+    [seen] = [p for p in httpx.get(f"{sim.root}/_sim/paths").json()["paths"] if p["path"].endswith("/embeddings")]
+    assert "x-api-key" not in seen["headers"] and "authorization" in seen["headers"]
+
+
 def test_a_key_not_allowed_the_model_gets_permission_error(caller, gateway, sim):
     restricted = anthropic_client(gateway.url, make_key(caller.user, models=[QWEN]))
     with pytest.raises(anthropic.PermissionDeniedError) as raised:
