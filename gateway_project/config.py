@@ -35,6 +35,7 @@ DEFAULT_TPM = 1_000_000
 # Upstream paths under /v1 that the pass-through forwards (prefixes, segment by segment).
 DEFAULT_PASSTHROUGH_PATHS = ("embeddings", "providers")
 _PASSTHROUGH_PATH = re.compile(r"^[A-Za-z0-9_-]+(/[A-Za-z0-9_:.-]+)*$")
+_ORIGIN = re.compile(r"^https?://[A-Za-z0-9.-]+(:[0-9]{1,5})?$")
 # The quota a self-registered account gets on the server pool (0 turns either off).
 USER_DEFAULT_RPM = 30
 USER_DEFAULT_DAILY_REQUESTS = 500
@@ -87,6 +88,16 @@ def _passthrough_paths(env: dict[str, str]) -> tuple[str, ...]:
             raise ConfigError(f"GATEWAY_PASSTHROUGH_PATHS: {path!r} is not a plain path under /v1 "
                               "(letters, digits, '-', '_' and '/' between segments, such as 'embeddings')")
     return paths
+def _cors_origins(env: dict[str, str]) -> tuple[str, ...]:
+    """``GATEWAY_CORS_ORIGINS``: ``*`` or origins such as ``https://app.example.com`` (scheme, host, port)."""
+    origins = tuple(o.rstrip("/") for o in _csv(env.get("GATEWAY_CORS_ORIGINS")))
+    for origin in origins:
+        if origin != "*" and not _ORIGIN.match(origin):
+            raise ConfigError(f"GATEWAY_CORS_ORIGINS: {origin!r} is not '*' or an origin such as "
+                              "'https://app.example.com' (scheme, host and optional port, no path)")
+    return origins
+
+
 def _networks(env: dict[str, str], name: str) -> tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]:
     """Parse comma-separated IP addresses and CIDR blocks (a bare address is a one-address network)."""
     networks = []
@@ -191,6 +202,7 @@ class Config:
     synthesis_max_models: int
     passthrough: bool = True
     passthrough_paths: tuple[str, ...] = DEFAULT_PASSTHROUGH_PATHS
+    cors_origins: tuple[str, ...] = ()
 
     @property
     def embedded(self) -> bool:
@@ -290,4 +302,5 @@ def load(env: Mapping[str, str] | None = None) -> Config:
         synthesis_max_models=_int(env, "GATEWAY_SYNTHESIS_MAX_MODELS", 3, minimum=1),
         passthrough=_bool(env.get("GATEWAY_PASSTHROUGH"), default=True),
         passthrough_paths=_passthrough_paths(env),
+        cors_origins=_cors_origins(env),
     )

@@ -61,7 +61,8 @@ class Simulator:
             if not message.get("more_body"):
                 break
         if any(k.lower() == b"authorization" for k, _ in scope["headers"]):
-            self.state.paths.append({"method": scope["method"], "path": scope["path"]})
+            self.state.paths.append({"method": scope["method"], "path": scope["path"],
+                                     "headers": sorted(k.decode("latin-1").lower() for k, _ in scope["headers"])})
         disconnected = asyncio.Event()
 
         async def watch() -> None:

@@ -40,7 +40,7 @@ def _configure(state: SimState, data: dict) -> None:
 
 async def handle(sim: HoldsState, method: str, path: str, body: bytes, send: Send) -> None:
     """Answer ``POST /_sim/reset``, ``POST /_sim/config``, ``GET /_sim/state``, ``GET /_sim/requests``
-    and ``GET /_sim/paths`` (method and path of every request that carried a key)."""
+    and ``GET /_sim/paths`` (method, path and header names of every request that carried a key)."""
     if path == "/_sim/reset" and method == "POST":
         sim.state = SimState()
         await send_json(send, 200, {"reset": True})

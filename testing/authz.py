@@ -170,7 +170,8 @@ def send(base_url: str, method: str, kind: str, path: str, headers: dict, cookie
     body: dict = {}
     if method in ("POST", "PUT", "PATCH"):
         if kind in ("v1", "sse") or path.startswith("/api/"):
-            body = {"json": {"model": FREE_MODEL, "messages": [{"role": "user", "content": "hi"}], "input": "hi"}
+            body = {"json": {"model": FREE_MODEL, "messages": [{"role": "user", "content": "hi"}], "input": "hi",
+                             "max_tokens": 16}  # what /v1/messages requires
                     if kind == "v1" else {}}
         else:
             body = {"data": {}}

@@ -55,3 +55,12 @@ def openai_client(base_url: str, api_key: str, **kwargs):
     kwargs.setdefault("max_retries", 0)
     kwargs.setdefault("timeout", 30)
     return OpenAI(base_url=f"{base_url}/v1", api_key=api_key, **kwargs)
+
+
+def anthropic_client(base_url: str, api_key: str | None, **kwargs):
+    """The real Anthropic SDK pointed at a gateway (no SDK retries unless asked)."""
+    from anthropic import Anthropic
+
+    kwargs.setdefault("max_retries", 0)
+    kwargs.setdefault("timeout", 30)
+    return Anthropic(base_url=base_url, api_key=api_key, **kwargs)

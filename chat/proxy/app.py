@@ -10,10 +10,11 @@ import logging
 
 from django.conf import settings
 
-from chat.proxy import auth, catalog_api, passthrough, paths, upstream
+from chat.proxy import auth, catalog_api, cors, passthrough, paths, upstream
 from chat.proxy import exchange as ex
 from chat.proxy.asgi_io import encode_headers, read_body, refuse_declared_oversize, send_whole
-from chat.proxy.errors import ProxyError
+from chat.proxy.errors import OPENAI, ProxyError
+from chat.proxy.inbound import anthropic
 from chat.proxy.validation import parse_json_object
 
 log = logging.getLogger(__name__)
@@ -44,13 +45,25 @@ class ProxyApp:
         request_id = ex.new_request_id()
         headers = dict(scope["headers"])
         method = scope["method"]
+        api = OPENAI
+        if origin := cors.allowed_origin(headers):
+            if cors.is_preflight(method, headers):
+                await cors.answer_preflight(send, origin, headers, request_id)
+                return
+            send = cors.sending_with_cors(send, origin)
         try:
             segments = paths.normalise(scope.get("raw_path") or scope["path"].encode())
+            api = anthropic.api_of(segments)
             route, params = paths.match(method, segments)
             refuse_declared_oversize(headers, settings.GATEWAY.max_body_bytes)  # before authentication
             principal = await auth.authenticate(headers)
             if route.name in ("chat_completions", "chat_completions_api"):
                 await self._chat(scope, receive, send, headers, principal, request_id)
+            elif route.name == "messages":
+                await self._chat(scope, receive, send, headers, principal, request_id, inbound=anthropic)
+            elif route.name == "messages_count_tokens":
+                body = anthropic.count_tokens(await _load_json(receive, headers))
+                await send_whole(send, 200, body, {"x-request-id": request_id})
             elif route.name == "models_list":
                 await send_whole(send, 200, await catalog_api.list_models(principal), {"x-request-id": request_id})
             elif route.name == "model_detail":
@@ -59,17 +72,26 @@ class ProxyApp:
             else:
                 await passthrough.forward(scope, receive, send, principal, request_id, segments[1:])
         except ProxyError as error:
-            await send_whole(send, error.status, error.body(), {"x-request-id": request_id, **error.headers})
+            await send_whole(send, error.status, error.body_for(api), {"x-request-id": request_id, **error.headers})
         except ConnectionResetError:
             return
 
-    async def _chat(self, scope, receive, send, headers, principal, request_id: str) -> None:
+    async def _chat(self, scope, receive, send, headers, principal, request_id: str, inbound=None) -> None:
+        """Serve a chat request; ``inbound`` is another API's translation module (``chat/proxy/inbound/``)."""
         async def load_body() -> dict:
-            raw = await read_body(receive, settings.GATEWAY.max_body_bytes)
-            return parse_json_object(raw, headers.get(b"content-type", b"").decode("latin-1"))
+            body = await _load_json(receive, headers)
+            return inbound.to_chat(body) if inbound else body
 
-        await ex.serve(principal=principal, source="api", load_body=load_body, delivery=_HttpDelivery(send),
-                       request_id=request_id, wait_disconnect=lambda: _wait_disconnect(receive))
+        delivery = _HttpDelivery(send)
+        await ex.serve(principal=principal, source="api", load_body=load_body,
+                       delivery=inbound.delivery(delivery) if inbound else delivery,
+                       request_id=request_id, wait_disconnect=lambda: _wait_disconnect(receive),
+                       endpoint=inbound.ENDPOINT if inbound else ex.ENDPOINT)
+
+
+async def _load_json(receive, headers) -> dict:
+    raw = await read_body(receive, settings.GATEWAY.max_body_bytes)
+    return parse_json_object(raw, headers.get(b"content-type", b"").decode("latin-1"))
 
 
 class _HttpDelivery:

@@ -1,4 +1,4 @@
-"""Authenticate a /v1 caller: gateway key (Bearer or X-Client-API-Key) or JWT."""
+"""Authenticate a /v1 caller: gateway key (Bearer, X-Client-API-Key or Anthropic's X-Api-Key) or JWT."""
 
 from __future__ import annotations
 
@@ -9,14 +9,16 @@ from chat.proxy.errors import ProxyError
 
 
 def credential_from(headers: dict[bytes, bytes]) -> str | None:
-    """The caller's key: ``X-Client-API-Key`` when sent, else the bearer token.
+    """The caller's key: ``X-Client-API-Key`` when sent, else ``X-Api-Key`` (Anthropic's, what Claude Code
+    sends), else the bearer token.
 
-    The explicit header wins because SDKs always send ``Authorization`` (often with a
-    placeholder key) and a client that adds ``X-Client-API-Key`` means that one.
+    The explicit headers win because SDKs always send ``Authorization`` (often with a
+    placeholder key) and a client that adds one of them means that one.
     """
-    raw = headers.get(b"x-client-api-key")
-    if raw and raw.strip():
-        return raw.decode("latin-1").strip()
+    for name in (b"x-client-api-key", b"x-api-key"):
+        raw = headers.get(name)
+        if raw and raw.strip():
+            return raw.decode("latin-1").strip()
     raw = headers.get(b"authorization")
     if raw:
         scheme, _, token = raw.decode("latin-1").partition(" ")
@@ -29,7 +31,8 @@ async def authenticate(headers: dict[bytes, bytes]) -> Principal:
     """Return the caller's principal or raise 401 in the OpenAI shape."""
     token = credential_from(headers)
     if not token:
-        raise ProxyError(401, "Missing API key: send it as 'Authorization: Bearer <key>' or 'X-Client-API-Key'.",
+        raise ProxyError(401, "Missing API key: send it as 'Authorization: Bearer <key>', 'X-Api-Key' or "
+                         "'X-Client-API-Key'.",
                          code="missing_api_key")
     if token.startswith(KEY_PREFIX):
         principal = await principals.aprincipal_for_key_hash(hash_secret(token))

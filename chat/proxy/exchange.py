@@ -54,6 +54,7 @@ class Exchange:
     request_id: str
     principal: Principal
     source: str
+    endpoint: str = ENDPOINT
     body: dict | None = None
     stream: bool = False
     client_wants_usage: bool = False
@@ -122,10 +123,11 @@ class Delivery(Protocol):
 
 async def serve(*, principal: Principal, source: str, load_body: Callable[[], Awaitable[dict]],
                 delivery: Delivery, request_id: str | None = None,
-                wait_disconnect: Callable[[], Awaitable[None]] | None = None) -> Exchange:
+                wait_disconnect: Callable[[], Awaitable[None]] | None = None, endpoint: str = ENDPOINT) -> Exchange:
     """Run one chat request to its end and return the settled exchange. Raise ProxyError when it is refused or
     fails before anything was delivered; ``asyncio.CancelledError`` passes through (the client went away)."""
-    exchange = Exchange(request_id=request_id or new_request_id(), principal=principal, source=source)
+    exchange = Exchange(request_id=request_id or new_request_id(), principal=principal, source=source,
+                        endpoint=endpoint)
     try:
         try:
             await _admit(exchange, await load_body())
@@ -314,7 +316,7 @@ async def _settle(exchange: Exchange) -> None:
         log.exception("charging the tokens of request %s failed", exchange.request_id)
     body = exchange.body or {}
     log_row.queue(
-        principal=exchange.principal, request_id=exchange.request_id, source=exchange.source, endpoint=ENDPOINT,
+        principal=exchange.principal, request_id=exchange.request_id, source=exchange.source, endpoint=exchange.endpoint,
         started=exchange.started, status=exchange.status, error=exchange.error,
         attempts=[a.as_log() for a in exchange.attempts],
         model_requested=exchange.requested_model or str(body.get("model") or ""),

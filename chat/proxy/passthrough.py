@@ -37,7 +37,8 @@ ACCOUNT_PATHS = frozenset({
 OWN_PATHS = frozenset({"chat", "models"})
 
 _HOP_BY_HOP = {b"connection", b"keep-alive", b"transfer-encoding", b"te", b"trailer", b"upgrade",
-               b"content-length", b"content-encoding", b"host", b"authorization", b"x-client-api-key", b"cookie"}
+               b"content-length", b"content-encoding", b"host", b"authorization", b"x-client-api-key", b"x-api-key",
+               b"cookie"}
 _PCHAR = "-._~!$&'()*+,;=:@"
 
 

@@ -103,6 +103,8 @@ class Route:
 V1_ROUTES: tuple[Route, ...] = (
     Route("POST", "/v1/chat/completions", "chat_completions"),
     Route("POST", CHAT_API_PATH, "chat_completions_api"),
+    Route("POST", "/v1/messages", "messages"),
+    Route("POST", "/v1/messages/count_tokens", "messages_count_tokens"),
     Route("GET", "/v1/models", "models_list"),
     Route("GET", "/v1/models/{id}", "model_detail"),
     Route("*", "/v1/{upstream_path}", "passthrough"),

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import orjson
+
 CHARS_PER_TOKEN = 4  # the rough count
 CHARS_PER_TOKEN_UPPER = 3  # the over-estimate
 NON_TEXT_PART_CHARS = 255  # an image or file part, in the over-estimate
@@ -75,3 +77,10 @@ def prompt_upper_bound(body: dict) -> int:
     """An over-estimate of the prompt's tokens (3 characters a token, plus per-message overhead)."""
     chars, messages = _text_chars(body, NON_TEXT_PART_CHARS)
     return chars // CHARS_PER_TOKEN_UPPER + MESSAGE_OVERHEAD_TOKENS * messages + REQUEST_OVERHEAD_TOKENS
+
+
+def estimate_request(body: dict) -> int:
+    """A rough count of everything a request puts before the model: its messages and its tool definitions."""
+    tools = body.get("tools")
+    tool_chars = len(orjson.dumps(tools)) if tools else 0
+    return estimate_prompt(body) + tool_chars // CHARS_PER_TOKEN

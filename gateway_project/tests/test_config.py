@@ -184,3 +184,12 @@ def test_passthrough_paths_default_and_parse_as_plain_prefixes():
 def test_a_passthrough_path_that_could_escape_stops_start_up_naming_the_variable(value):
     with pytest.raises(config.ConfigError, match="GATEWAY_PASSTHROUGH_PATHS"):
         config.load(_env(GATEWAY_PASSTHROUGH_PATHS=value))
+
+
+def test_cors_origins_are_parsed_and_a_bad_one_stops_start_up():
+    assert config.load({**STRONG}).cors_origins == ()
+    cfg = config.load({**STRONG, "GATEWAY_CORS_ORIGINS": " https://a.example , http://localhost:3000/ "})
+    assert cfg.cors_origins == ("https://a.example", "http://localhost:3000")
+    assert config.load({**STRONG, "GATEWAY_CORS_ORIGINS": "*"}).cors_origins == ("*",)
+    with pytest.raises(config.ConfigError, match="GATEWAY_CORS_ORIGINS"):
+        config.load({**STRONG, "GATEWAY_CORS_ORIGINS": "https://a.example/path"})

@@ -194,6 +194,8 @@ MATRIX = (
     ("POST", "api/orchestrate/stream", 401, 400, 400, 400),
     ("POST", "/v1/chat/completions", 401, 200, 200, 200),
     ("POST", "/api/chat/completions", 401, 200, 200, 200),
+    ("POST", "/v1/messages", 401, 200, 200, 200),
+    ("POST", "/v1/messages/count_tokens", 401, 200, 200, 200),
     ("GET", "/v1/models", 401, 200, 200, 200),
     ("GET", "/v1/models/{id}", 401, 200, 200, 200),
     ("POST", "/v1/{upstream_path}", 401, 200, 200, 200),

@@ -1,4 +1,4 @@
-"""Create the admin user and the default catalog; safe to run again."""
+"""Create the admin user, the default catalog and the default aliases; safe to run again."""
 
 import secrets
 
@@ -8,13 +8,15 @@ from django.db import transaction
 
 from accounts.models import Role, User
 from accounts.services import gateway_key_create, user_create
+from models_catalog.default_aliases import default_aliases_create
 from models_catalog.services import catalog_seed
 
 QUICKSTART_KEY_NAME = "quickstart"
 
 
 class Command(BaseCommand):
-    help = "Create the admin user (ADMIN_EMAIL/ADMIN_PASSWORD) and the default catalog. Idempotent."
+    help = ("Create the admin user (ADMIN_EMAIL/ADMIN_PASSWORD), the default catalog and the default aliases "
+            "(gpt-4o, claude-sonnet-4, ... on free models; an existing alias is never changed). Idempotent.")
 
     def add_arguments(self, parser):
         parser.add_argument("--with-key", action="store_true",
@@ -38,3 +40,6 @@ class Command(BaseCommand):
                 self.stdout.write(f"gateway key for {admin.email} (shown once): {created.secret}")
         result = catalog_seed()
         self.stdout.write(f"catalog: {result}")
+        aliases = default_aliases_create()  # none until the catalog lists free models (sync_models makes them then)
+        if aliases:
+            self.stdout.write(f"default aliases created: {', '.join(aliases)}")

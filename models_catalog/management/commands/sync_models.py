@@ -2,6 +2,7 @@
 
 from django.core.management.base import BaseCommand, CommandError
 
+from models_catalog.default_aliases import default_aliases_create
 from models_catalog.services import catalog_seed, catalog_sync, models_enable_free
 from models_catalog.sync import SyncError
 
@@ -26,3 +27,6 @@ class Command(BaseCommand):
         if enable_free:
             enabled = models_enable_free()
             self.stdout.write(f"enabled free models: {enabled}")
+        aliases = default_aliases_create()
+        if aliases:
+            self.stdout.write(f"default aliases created: {', '.join(aliases)}")
