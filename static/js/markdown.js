@@ -14,7 +14,7 @@
   var TAGS = ["p", "br", "hr", "strong", "em", "del", "code", "pre", "span", "div", "a", "ul", "ol", "li",
     "blockquote", "h1", "h2", "h3", "h4", "h5", "h6", "table", "thead", "tbody", "tr", "th", "td", "button",
     "input"];
-  var ATTRS = ["href", "title", "class", "align", "type", "checked", "disabled", "start", "aria-label",
+  var ATTRS = ["href", "title", "class", "type", "checked", "disabled", "start", "aria-label",
     "data-code-copy", "rel", "target"];
 
   function escapeHtml(text) {
@@ -43,6 +43,11 @@
         'aria-label="Copy code">Copy</button></div><pre><code class="hljs' +
         (language ? " language-" + escapeHtml(language) : "") + '">' + highlighted(code, language) +
         "</code></pre></div>\n";
+    },
+    tablecell: function (token) {  // alignment as a class: the sanitiser keeps no presentational attributes
+      var tag = token.header ? "th" : "td";
+      var align = /^(left|center|right)$/.test(token.align || "") ? ' class="align-' + token.align + '"' : "";
+      return "<" + tag + align + ">" + this.parser.parseInline(token.tokens) + "</" + tag + ">\n";
     },
     link: function (token) {
       if (!SAFE_URL.test(String(token.href || "").trim())) { return escapeHtml(token.raw); }
