@@ -3,12 +3,11 @@ auth and validation, and a client that goes away cancelling the upstream call.""
 
 from __future__ import annotations
 
-import httpx
 import pytest
 
 from chat.models import RequestLog
 from testing.servers import wait_until
-from testing.sse import post_sse
+from testing.sse import open_then_leave, post_sse
 
 LLAMA = "meta-llama/llama-3.3-70b-instruct:free"
 MISTRAL = "mistralai/mistral-small-3.2-24b-instruct:free"
@@ -78,15 +77,8 @@ def test_the_synthesis_rejects_bad_input_with_400_before_the_stream(gateway, use
 def test_a_client_that_goes_away_cancels_the_synthesis_upstream(gateway, user, bearer, sim):
     sim.configure(model_faults={LLAMA: "slow:10000"})
 
-    with httpx.Client(timeout=30) as client, client.stream("POST", gateway.url + PATH, headers=bearer(user),
-                                                           json={"prompt": "p", "responses": RESPONSES,
-                                                                 "model": LLAMA}) as response:
-        assert response.status_code == 200
-        chunks = response.iter_bytes()  # kept: dropping the iterator would close the connection
-        assert next(chunks).startswith(b": stream open")
-        wait_until(lambda: sim.state()["in_flight"] == 1)
-
-    state = wait_until(lambda: (s := sim.state())["disconnects"] == 1 and s, timeout=5)
+    state = open_then_leave(gateway.url + PATH, bearer(user), {"prompt": "p", "responses": RESPONSES, "model": LLAMA},
+                            sim)
     assert state["in_flight"] == 0 and state["served"] == 0
     row = wait_until(lambda: RequestLog.objects.filter(source="orchestrator", user=user).first())
     assert row.model_requested == LLAMA and row.status != 200

@@ -20,16 +20,8 @@
   function save(turns) {
     try { sessionStorage.setItem(KEY, JSON.stringify(turns)); } catch (e) { /* storage full or blocked */ }
   }
-  function el(tag, className, text) {
-    var node = document.createElement(tag);
-    if (className) { node.className = className; }
-    if (text !== undefined) { node.textContent = text; }
-    return node;
-  }
-  function showError(message) {
-    alertBox.textContent = message;
-    alertBox.hidden = !message;
-  }
+  var el = window.StreamingPage.el;
+  function showError(message) { window.StreamingPage.showAlert(alertBox, message); }
   function bubble(role) {
     var empty = document.getElementById("agent-empty");
     if (empty) { empty.remove(); }
@@ -119,7 +111,7 @@
     controller = new AbortController();
     setBusy(true);
     try {
-      await window.SsePost.run(form.dataset.url, { question: question, history: history }, {
+      await window.StreamingPage.run(form.dataset.url, { question: question, history: history }, {
         signal: controller.signal,
         onEvent: function (name, data) {
           if (name === "status") { statuses.push(data); statusLine(parts, data); }

@@ -16,16 +16,8 @@
   var maxModels = parseInt(form.dataset.maxModels, 10) || 6;
   var controller = null, prompt = "", answers = [];
 
-  function el(tag, className, text) {
-    var node = document.createElement(tag);
-    if (className) { node.className = className; }
-    if (text !== undefined) { node.textContent = text; }
-    return node;
-  }
-  function showError(message) {
-    alertBox.textContent = message;
-    alertBox.hidden = !message;
-  }
+  var el = window.StreamingPage.el;
+  function showError(message) { window.StreamingPage.showAlert(alertBox, message); }
   function chosen() {
     return Array.prototype.map.call(form.querySelectorAll("input[name=models]:checked"), function (box) {
       return { id: box.value, name: box.parentElement.querySelector("span").textContent };
@@ -90,7 +82,7 @@
     controller = new AbortController();
     setBusy(true);
     try {
-      await window.SsePost.run(form.dataset.url, { prompt: prompt, models: models.map(function (m) { return m.id; }) }, {
+      await window.StreamingPage.run(form.dataset.url, { prompt: prompt, models: models.map(function (m) { return m.id; }) }, {
         signal: controller.signal,
         onEvent: function (name, data) {
           if (name === "model_response") {
@@ -136,7 +128,7 @@
     controller = new AbortController();
     setBusy(true);
     try {
-      await window.SsePost.run(form.dataset.synthesizeUrl, { prompt: prompt, responses: answers }, {
+      await window.StreamingPage.run(form.dataset.synthesizeUrl, { prompt: prompt, responses: answers }, {
         signal: controller.signal,
         onEvent: function (name, data) {
           if (name === "token") {

@@ -1,6 +1,7 @@
-/* Server-sent events over POST (EventSource cannot POST): fetch() + ReadableStream.
- * SsePost.run(url, body, {signal, onEvent}) resolves when the stream ends; a refusal before the
- * stream (400, 401, 403, 409...) rejects with an Error whose .status is the HTTP status. */
+/* What the agent and orchestrator pages share: server-sent events over POST (EventSource cannot
+ * POST) with fetch() + ReadableStream, and two DOM helpers.
+ * StreamingPage.run(url, body, {signal, onEvent}) resolves when the stream ends; a refusal before
+ * the stream (400, 401, 403, 409...) rejects with an Error whose .status is the HTTP status. */
 (function () {
   "use strict";
   function csrfToken() {
@@ -39,5 +40,15 @@
       buffer = parseEvents(buffer + decoder.decode(chunk.value, { stream: true }), options.onEvent);
     }
   }
-  window.SsePost = { run: run, csrfToken: csrfToken };
+  function el(tag, className, text) {
+    var node = document.createElement(tag);
+    if (className) { node.className = className; }
+    if (text !== undefined) { node.textContent = text; }
+    return node;
+  }
+  function showAlert(box, message) {
+    box.textContent = message;
+    box.hidden = !message;
+  }
+  window.StreamingPage = { run: run, csrfToken: csrfToken, el: el, showAlert: showAlert };
 })();
