@@ -40,11 +40,6 @@ class AgentPlan:
     skipped: list[tuple[str, str]] = field(default_factory=list)  # (model id, reason) known before any call
 
 
-def worth_next_model(error: ProxyError) -> bool:
-    """Whether another model may succeed where this one failed (rate limits, gone models, upstream faults)."""
-    return error.status in (404, 408, 429) or error.status >= 500
-
-
 def agent_plan(*, question: str, history: list[dict], usable: list[ModelInfo], requested: str | None) -> AgentPlan:
     """Order the caller's tool-capable models, the requested one first, and note a requested one without tools."""
     skipped: list[tuple[str, str]] = []
@@ -96,7 +91,7 @@ async def agent_answer(*, principal: Principal, plan: AgentPlan) -> AsyncIterato
                 yield name, data
         except ProxyError as error:
             last_error = error
-            if not worth_next_model(error):
+            if not chat.worth_next_model(error):
                 yield "error", error_data(error.message, error.status, error.code or "")
                 return
             yield "status", {"type": "skipped", "model": model.model_id, "reason": error.message}

@@ -10,7 +10,7 @@ from typing import Any
 from django.core.exceptions import PermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
-from django.views.defaults import page_not_found
+from django.views.defaults import page_not_found, permission_denied, server_error
 from django_ratelimit.exceptions import Ratelimited
 from rest_framework import exceptions, status
 from rest_framework.response import Response
@@ -100,3 +100,17 @@ def not_found(request: HttpRequest, exception: Exception | None = None) -> HttpR
     if is_api_request(request):
         return api_error_response("Not found.", status=404)
     return page_not_found(request, exception)
+
+
+def forbidden(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
+    """Django's 403 (``PermissionDenied`` in a view): the API's shape under /api/, else the styled page."""
+    if is_api_request(request):
+        return api_error_response("You do not have permission to do this.", status=403)
+    return permission_denied(request, exception)
+
+
+def failed(request: HttpRequest) -> HttpResponse:
+    """Django's 500: the API's shape under /api/, else the styled page (rendered without the request's context)."""
+    if is_api_request(request):
+        return api_error_response("The gateway failed to answer this request.", status=500)
+    return server_error(request)

@@ -17,4 +17,6 @@ urlpatterns = [
     path("", include("gateway_project.page_urls")),
 ]
 
+handler403 = "gateway_project.errors.forbidden"
 handler404 = "gateway_project.errors.not_found"
+handler500 = "gateway_project.errors.failed"

@@ -14,10 +14,10 @@ from collections.abc import AsyncIterator
 from django.conf import settings
 
 from accounts.principals import Principal
-from agent.services import worth_next_model
 from chat.proxy import inprocess as chat
 from chat.proxy.errors import ProxyError
 from gateway_project.errors import ApiError
+from gateway_project.sse import error_data
 from models_catalog.selectors import ModelInfo
 
 log = logging.getLogger(__name__)
@@ -94,12 +94,12 @@ def synthesis_models(*, usable: list[ModelInfo], requested: str | None, response
     return [by_id[m] for m in chosen[: settings.GATEWAY.synthesis_max_models]]
 
 
-def _synthesis_prompt(prompt: str, responses: list[dict]) -> str:
+def _synthesis_messages(prompt: str, responses: list[dict]) -> list[dict]:
     parts = [f"Question:\n{prompt}"]
     for i, response in enumerate(responses, start=1):
         parts.append(f"Answer {i} ({response.get('name') or response.get('modelId') or 'a model'}):\n"
                      f"{response['content']}")
-    return "\n\n".join(parts)
+    return [{"role": "system", "content": SYNTH_PROMPT}, {"role": "user", "content": "\n\n".join(parts)}]
 
 
 async def synthesize(*, principal: Principal, prompt: str, responses: list[dict], models: list[ModelInfo]) -> dict:
@@ -110,8 +110,7 @@ async def synthesize(*, principal: Principal, prompt: str, responses: list[dict]
     if not models:
         raise ApiError("You have no model to write the synthesis with; enable one in My models.", status_code=400,
                        extra={"param": "model"})
-    messages = [{"role": "system", "content": SYNTH_PROMPT},
-                {"role": "user", "content": _synthesis_prompt(prompt, responses)}]
+    messages = _synthesis_messages(prompt, responses)
     last: ProxyError | None = None
     for model in models:
         try:
@@ -119,8 +118,48 @@ async def synthesize(*, principal: Principal, prompt: str, responses: list[dict]
                                            body={"model": model.model_id, "messages": messages})
         except ProxyError as error:
             last = error
-            if not worth_next_model(error):
+            if not chat.worth_next_model(error):
                 break
             continue
         return {"content": _content(response), "modelId": model.model_id, "modelName": model.name}
     raise ApiError(f"The synthesis failed: {last.message}", status_code=last.status)
+
+
+async def synthesize_stream(*, principal: Principal, prompt: str, responses: list[dict],
+                            models: list[ModelInfo]) -> AsyncIterator[tuple[str, object]]:
+    """Yield the synthesis as ``token`` deltas, then ``done`` ``{modelId, modelName}`` or ``error`` ``{error, status}``.
+
+    The models are tried in turn while none has sent a token (``worth_next_model`` decides); a failure after
+    the first token ends the stream with ``error``. Closing the iterator cancels the upstream call.
+    """
+    if not models:
+        yield "error", error_data("You have no model to write the synthesis with; enable one in My models.", 400)
+        return
+    messages = _synthesis_messages(prompt, responses)
+    last: ProxyError | None = None
+    for model in models:
+        started = False
+        chunks = chat.stream(principal=principal, source="orchestrator",
+                             body={"model": model.model_id, "messages": messages})
+        try:
+            async for chunk in chunks:
+                if "error" in chunk:
+                    error = chunk["error"] if isinstance(chunk["error"], dict) else {}
+                    yield "error", error_data(f"The synthesis failed: {error.get('message') or 'upstream error'}",
+                                              502, str(error.get("code") or ""))
+                    return
+                for choice in chunk.get("choices") or []:
+                    delta = (choice.get("delta") or {}).get("content")
+                    if delta:
+                        started = True
+                        yield "token", delta
+        except ProxyError as error:
+            last = error
+            if started or not chat.worth_next_model(error):
+                break
+            continue
+        finally:
+            await chunks.aclose()
+        yield "done", {"modelId": model.model_id, "modelName": model.name}
+        return
+    yield "error", error_data(f"The synthesis failed: {last.message}", last.status, last.code or "")

@@ -29,3 +29,16 @@ def post_sse(url: str, headers: dict, body: dict) -> tuple[httpx.Response, list[
         text = response.read().decode()
     events = parse_sse(text) if response.headers.get("content-type", "").startswith("text/event-stream") else []
     return response, events
+
+
+def open_then_leave(url: str, headers: dict, body: dict, sim) -> dict:
+    """Open an SSE stream, wait until the simulator holds one upstream call, hang up; return the simulator's state
+    once it has seen the gateway cancel that call (``disconnects == 1``)."""
+    from testing.servers import wait_until
+
+    with httpx.Client(timeout=30) as client, client.stream("POST", url, json=body, headers=headers) as response:
+        assert response.status_code == 200
+        chunks = response.iter_bytes()  # kept: dropping the iterator would close the connection
+        assert next(chunks).startswith(b": stream open")
+        wait_until(lambda: sim.state()["in_flight"] == 1)
+    return wait_until(lambda: (s := sim.state())["disconnects"] == 1 and s, timeout=5)

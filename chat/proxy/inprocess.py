@@ -21,7 +21,7 @@ from chat.proxy import exchange as ex
 from chat.proxy.errors import ProxyError
 from chat.proxy.events import data_of
 
-__all__ = ["ProxyError", "complete", "stream"]
+__all__ = ["ProxyError", "complete", "stream", "worth_next_model"]
 
 
 class _Answer:
@@ -46,6 +46,14 @@ class _Answer:
 
     async def close_stream(self) -> None:
         return None
+
+
+def worth_next_model(error: ProxyError) -> bool:
+    """Whether another model may succeed where this one failed (rate limits, gone models, upstream faults).
+
+    The rule of every in-process caller that tries its models in turn (the agent, the synthesis).
+    """
+    return error.status in (404, 408, 429) or error.status >= 500
 
 
 async def complete(*, principal: Principal, body: dict, source: str) -> dict:

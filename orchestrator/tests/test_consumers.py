@@ -7,7 +7,7 @@ import pytest
 
 from chat.models import RequestLog
 from testing.servers import wait_until
-from testing.sse import post_sse
+from testing.sse import open_then_leave, post_sse
 
 LLAMA = "meta-llama/llama-3.3-70b-instruct:free"
 MISTRAL = "mistralai/mistral-small-3.2-24b-instruct:free"
@@ -79,15 +79,8 @@ def test_orchestrator_rejects_bad_input_with_400(gateway, user, bearer, body, wo
 def test_a_client_that_goes_away_cancels_the_pending_calls(gateway, user, bearer, sim):
     sim.configure(model_faults={LLAMA: "slow:10000"})
 
-    with httpx.Client(timeout=30) as client, client.stream("POST", f"{gateway.url}/api/orchestrate/stream",
-                                                           json={"prompt": "hi", "models": [LLAMA]},
-                                                           headers=bearer(user)) as response:
-        assert response.status_code == 200
-        chunks = response.iter_bytes()  # kept: dropping the iterator would close the connection
-        assert next(chunks).startswith(b": stream open")
-        wait_until(lambda: sim.state()["in_flight"] == 1)
-
-    state = wait_until(lambda: (s := sim.state())["disconnects"] == 1 and s, timeout=5)
+    state = open_then_leave(f"{gateway.url}/api/orchestrate/stream", bearer(user),
+                            {"prompt": "hi", "models": [LLAMA]}, sim)
     assert state["in_flight"] == 0 and state["served"] == 0
     row = wait_until(lambda: RequestLog.objects.filter(source="orchestrator", user=user).first())
     assert row.model_requested == LLAMA and row.status != 200
