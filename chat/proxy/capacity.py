@@ -59,8 +59,10 @@ def known_limits(cred: Credential, health: pool.Health) -> tuple[int, int]:
 
 
 def applies(model: ModelInfo, cred: Credential) -> bool:
-    """The free-tier limits hold for OpenRouter's free models, on pool and users' own keys."""
-    return model.provider.kind == "openrouter" and cred.source != "provider" and (
+    """The free-tier limits are reserved for OpenRouter's free models on the server pool's keys. A user's own key
+    (BYOK) is not: the gateway never asked its ``GET /key``, and an account that bought credits may send far more
+    than the free default; its 429s are learned as before."""
+    return model.provider.kind == "openrouter" and cred.source == "pool" and (
         model.free or model.model_id.endswith(":free"))
 
 
