@@ -13,4 +13,5 @@ urlpatterns = [
     path("upstream-keys/", admin_views.upstream_keys_page, name="console-upstream-keys"),
     path("upstream-keys/add", admin_views.upstream_key_add, name="console-upstream-key-add"),
     path("upstream-keys/import", admin_views.upstream_keys_import, name="console-upstream-keys-import"),
+    path("upstream-keys/<int:upstream_key_id>/limits", admin_views.upstream_key_limits, name="console-upstream-key-limits"),
 ]

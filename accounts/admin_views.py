@@ -10,7 +10,7 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_POST
 
 from accounts import registration, selectors, services
-from accounts.forms import CreditsForm, PoolImportForm, PoolKeyForm
+from accounts.forms import CreditsForm, PoolImportForm, PoolKeyForm, PoolKeyLimitsForm
 from accounts.models import Role, User
 from accounts.permissions import admin_page
 from gateway_project.errors import ApiError, found
@@ -118,7 +118,9 @@ def upstream_keys_page(request: HttpRequest) -> HttpResponse:
     health = pool_report()
     for row in health:
         row["until"] = datetime.fromtimestamp(row["until"], tz=UTC) if row["until"] else None
-    return render(request, "console/upstream_keys.html", {"keys": selectors.upstream_key_list(), "health": health})
+    return render(request, "console/upstream_keys.html", {"keys": selectors.upstream_key_list(), "health": health,
+                                                          "free_rpm": settings.GATEWAY.openrouter_free_rpm,
+                                                          "free_rpd": settings.GATEWAY.openrouter_free_rpd})
 
 
 @require_POST
@@ -134,6 +136,19 @@ def upstream_key_add(request: HttpRequest) -> HttpResponse:
         messages.error(request, exc.message)
     else:
         messages.success(request, f"Key …{record.last4} is in the pool.")
+    return redirect("console-upstream-keys")
+
+
+@require_POST
+@admin_page
+def upstream_key_limits(request: HttpRequest, upstream_key_id: int) -> HttpResponse:
+    record = found(selectors.upstream_key_get(key_id=upstream_key_id), "No such key.")
+    form = PoolKeyLimitsForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, f"{form_problem(form)} A limit is a whole number of requests, or blank for the default.")
+        return redirect("console-upstream-keys")
+    services.upstream_key_set_limits(record=record, **form.cleaned_data)
+    messages.success(request, f"Key …{record.last4}: known limits saved.")
     return redirect("console-upstream-keys")
 
 

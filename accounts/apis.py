@@ -224,13 +224,27 @@ def upstream_key_out(record) -> dict:
         "last4": record.last4,
         "enabled": record.enabled,
         "createdAt": record.created_at.isoformat(),
+        "freeRpm": record.free_rpm,
+        "freeRpd": record.free_rpd,
     }
+
+
+class KnownLimitsIn(serializers.Serializer):
+    """A pool key's own known free-tier limits (null: OPENROUTER_FREE_RPM / _RPD)."""
+
+    freeRpm = api_integer(UpstreamKey, "free_rpm", min_value=1, required=False, allow_null=True)
+    freeRpd = api_integer(UpstreamKey, "free_rpd", min_value=1, required=False, allow_null=True)
+
+
+def _known_limits(validated: dict) -> dict:
+    names = {"freeRpm": "free_rpm", "freeRpd": "free_rpd"}
+    return {names[k]: v for k, v in validated.items() if k in names}
 
 
 class AdminUpstreamKeyListCreateApi(APIView):
     permission_classes = [IsAdmin]
 
-    class InputSerializer(serializers.Serializer):
+    class InputSerializer(KnownLimitsIn):
         apiKey = serializers.CharField(max_length=API_KEY_MAX_LENGTH)
         label = api_text(UpstreamKey, "label", required=False, allow_blank=True, default="")
         account = api_text(UpstreamKey, "account", required=False, allow_blank=True, default="")
@@ -245,8 +259,26 @@ class AdminUpstreamKeyListCreateApi(APIView):
             api_key=data.validated_data["apiKey"],
             label=data.validated_data["label"],
             account=data.validated_data["account"],
+            **_known_limits(data.validated_data),
         )
         return Response(upstream_key_out(record), status=201)
+
+
+class AdminUpstreamKeyDetailApi(APIView):
+    """Change a pool key's own known limits (``freeRpm``, ``freeRpd``; null goes back to the default)."""
+
+    permission_classes = [IsAdmin]
+
+    def patch(self, request, upstream_key_id: int):
+        record = selectors.upstream_key_get(key_id=upstream_key_id)
+        if record is None:
+            raise ApiError("Not found.", status_code=404)
+        data = KnownLimitsIn(data=request.data)
+        data.is_valid(raise_exception=True)
+        changes = _known_limits(data.validated_data)
+        if not changes:
+            raise ApiError("Nothing to change: send freeRpm or freeRpd.", status_code=400)
+        return Response(upstream_key_out(services.upstream_key_set_limits(record=record, **changes)))
 
 
 @extend_schema(request={"text/plain": OpenApiTypes.STR})

@@ -10,6 +10,7 @@ from gateway_project.validators import (
     PASSWORD_MAX_LENGTH,
     form_decimal,
     form_email,
+    form_integer,
     form_text,
 )
 
@@ -42,6 +43,13 @@ class PoolKeyForm(forms.Form):
     api_key = forms.CharField(max_length=API_KEY_MAX_LENGTH, label="API key")
     label = form_text(UpstreamKey, "label", required=False, label="Label")
     account = form_text(UpstreamKey, "account", required=False, label="Account")
+
+
+class PoolKeyLimitsForm(forms.Form):
+    """A pool key's own known free-tier limits; blank means the configured default."""
+
+    free_rpm = form_integer(UpstreamKey, "free_rpm", min_value=1, required=False, label="Requests a minute")
+    free_rpd = form_integer(UpstreamKey, "free_rpd", min_value=1, required=False, label="Requests a day")
 
 
 class PoolImportForm(forms.Form):

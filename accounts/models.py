@@ -146,6 +146,9 @@ class UpstreamKey(models.Model):
     last4 = models.CharField(max_length=4)
     enabled = models.BooleanField(default=True)
     created_at = models.DateTimeField(auto_now_add=True)
+    # The account's known free-tier limits, when they differ from OPENROUTER_FREE_RPM / _RPD (null: the default).
+    free_rpm = models.PositiveIntegerField(null=True, blank=True)
+    free_rpd = models.PositiveIntegerField(null=True, blank=True)
 
     class Meta:
         ordering = ["id"]

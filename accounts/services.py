@@ -193,7 +193,8 @@ def user_upstream_key_delete(*, user: User) -> bool:
 
 
 @transaction.atomic
-def upstream_key_add(*, api_key: str, label: str = "", account: str = "", provider: str = "openrouter") -> UpstreamKey:
+def upstream_key_add(*, api_key: str, label: str = "", account: str = "", provider: str = "openrouter",
+                     free_rpm: int | None = None, free_rpd: int | None = None) -> UpstreamKey:
     """Add a key to the server pool (idempotent on the key itself)."""
     api_key = api_key_clean(api_key)
     record, _ = UpstreamKey.objects.get_or_create(
@@ -204,8 +205,21 @@ def upstream_key_add(*, api_key: str, label: str = "", account: str = "", provid
             "label": label,
             "account": account,
             "provider": provider,
+            "free_rpm": free_rpm,
+            "free_rpd": free_rpd,
         },
     )
+    invalidation.announce(invalidation.UPSTREAM_POOL)
+    return record
+
+
+@transaction.atomic
+def upstream_key_set_limits(*, record: UpstreamKey, **limits: int | None) -> UpstreamKey:
+    """Set a pool key's own known free-tier limits (``free_rpm``, ``free_rpd``; None: the configured default)."""
+    fields = [name for name in ("free_rpm", "free_rpd") if name in limits]
+    for name in fields:
+        setattr(record, name, limits[name])
+    record.save(update_fields=fields)
     invalidation.announce(invalidation.UPSTREAM_POOL)
     return record
 

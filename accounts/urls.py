@@ -25,4 +25,5 @@ urlpatterns = [
     path("admin/keys/<int:key_id>", apis.AdminKeyDetailApi.as_view()),
     path("admin/upstream-keys", apis.AdminUpstreamKeyListCreateApi.as_view()),
     path("admin/upstream-keys/import", apis.AdminUpstreamKeyImportApi.as_view()),
+    path("admin/upstream-keys/<int:upstream_key_id>", apis.AdminUpstreamKeyDetailApi.as_view()),
 ]

@@ -92,6 +92,8 @@ def production_env(sim_port: int) -> dict[str, str]:
         # high enough not to refuse the benchmark; the limits are still checked on every request
         "GATEWAY_DEFAULT_RPM": "100000000",
         "GATEWAY_DEFAULT_TPM": "100000000000",
+        "OPENROUTER_FREE_RPM": "100000000",  # the pool account's capacity is still reserved on every request
+        "OPENROUTER_FREE_RPD": "100000000000",
         "ALLOWED_HOSTS": "127.0.0.1,localhost",
         "PYTHONUNBUFFERED": "1",
         "GATEWAY_ENV_FILE": "",  # a developer's .env (make run writes one) must not reach the bench

@@ -54,6 +54,7 @@ def request_log_out(row: RequestLog, *, email: str | None = None, detail: bool =
     if detail:
         data.update(
             errorMessage=row.error_message,
+            generationId=row.generation_id,
             clientDisconnected=row.client_disconnected,
             attempts=[attempt_out(a) for a in row.attempts or [] if isinstance(a, dict)],
             requestBody=row.request_body,

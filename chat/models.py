@@ -32,6 +32,7 @@ class RequestLog(models.Model):
     ttft_ms = models.PositiveIntegerField(null=True, blank=True)
     latency_ms = models.PositiveIntegerField(default=0)
     cache_hit = models.BooleanField(default=False)
+    generation_id = models.CharField(max_length=100, blank=True)  # the upstream's id of the answer (gen-...)
     client_disconnected = models.BooleanField(default=False)
     request_body = models.JSONField(null=True, blank=True)
     response_body = models.JSONField(null=True, blank=True)

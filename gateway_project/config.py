@@ -30,6 +30,10 @@ LOCAL_SECRETS_FILE = BASE_DIR / ".local-secrets.json"
 ENV_FILE = BASE_DIR / ".env"
 
 OPENROUTER_DEFAULT_BASE_URL = "https://openrouter.ai/api/v1"
+OPENROUTER_FREE_RPM = 20  # OpenRouter's free tier: requests a minute per account
+OPENROUTER_FREE_RPD = 50  # ...and a day (1000 for accounts that bought credits)
+OPENROUTER_APP_URL = "https://github.com/llm-gateway"
+OPENROUTER_APP_NAME = "LLM Gateway"
 DEFAULT_RPM = 600
 DEFAULT_TPM = 1_000_000
 # Upstream paths under /v1 that the pass-through forwards (prefixes, segment by segment).
@@ -203,6 +207,10 @@ class Config:
     passthrough: bool = True
     passthrough_paths: tuple[str, ...] = DEFAULT_PASSTHROUGH_PATHS
     cors_origins: tuple[str, ...] = ()
+    openrouter_free_rpm: int = OPENROUTER_FREE_RPM  # known free-tier limits of an upstream account (0: none)
+    openrouter_free_rpd: int = OPENROUTER_FREE_RPD
+    openrouter_app_url: str = OPENROUTER_APP_URL  # the attribution headers HTTP-Referer and X-Title
+    openrouter_app_name: str = OPENROUTER_APP_NAME
 
     @property
     def embedded(self) -> bool:
@@ -303,4 +311,8 @@ def load(env: Mapping[str, str] | None = None) -> Config:
         passthrough=_bool(env.get("GATEWAY_PASSTHROUGH"), default=True),
         passthrough_paths=_passthrough_paths(env),
         cors_origins=_cors_origins(env),
+        openrouter_free_rpm=_int(env, "OPENROUTER_FREE_RPM", OPENROUTER_FREE_RPM, minimum=0),
+        openrouter_free_rpd=_int(env, "OPENROUTER_FREE_RPD", OPENROUTER_FREE_RPD, minimum=0),
+        openrouter_app_url=(env.get("OPENROUTER_APP_URL") or OPENROUTER_APP_URL).strip(),
+        openrouter_app_name=(env.get("OPENROUTER_APP_NAME") or OPENROUTER_APP_NAME).strip(),
     )

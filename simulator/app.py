@@ -17,13 +17,21 @@ that cannot carry a body field. Fault names: ``429_minute``, ``429_day``,
 ``429_provider[:seconds]``, ``400``, ``401``, ``402``, ``404``, ``408``,
 ``500``, ``502``, ``503``, ``slow:<ms>`` (delay before the first byte),
 ``chunk_delay:<ms>`` (delay between stream chunks), ``midstream`` (a stream
-that fails after a few chunks), ``hang`` (never answers), ``no_usage``. With
+that fails after a few chunks), ``hang`` (never answers), ``no_usage``,
+``200_error[:<code>]`` (HTTP 200 whose body, or first SSE event, is
+``{"error": {"code": <code>, ...}}``, as OpenRouter answers once a provider was
+chosen; code 502 by default). ``"sim": {"cost": X}`` makes ``usage.cost`` X
+(else it is the tokens at the catalog's prices, as OpenRouter reports it). With
 ``"times": N`` and an ``"id"`` beside them, a fault plays only the first N
 times that id and model are seen (a retry then succeeds).
 
 With ``limits`` configured (``{"rpm": 20, "rpd": 50}``) it enforces per-account
 request limits like the free tier; keys map to accounts through ``accounts``
-(``{key: account}``; an unmapped key is its own account).
+(``{key: account}``; an unmapped key is its own account); ``account_limits``
+(``{account: {"rpm": 5}}``) sets one account's limits over ``limits``, and
+``paid_accounts`` the accounts ``GET /key`` says bought credits.
+``GET /_sim/paths`` lists every keyed request with the attribution headers
+(``referer``, ``title``) it carried.
 """
 
 from __future__ import annotations
@@ -61,8 +69,9 @@ class Simulator:
             if not message.get("more_body"):
                 break
         if any(k.lower() == b"authorization" for k, _ in scope["headers"]):
-            self.state.paths.append({"method": scope["method"], "path": scope["path"],
-                                     "headers": sorted(k.decode("latin-1").lower() for k, _ in scope["headers"])})
+            seen = {k.lower(): v.decode("latin-1") for k, v in scope["headers"]}
+            self.state.paths.append({"method": scope["method"], "path": scope["path"], "headers": sorted(
+                k.decode("latin-1") for k in seen), "referer": seen.get(b"http-referer"), "title": seen.get(b"x-title")})
         disconnected = asyncio.Event()
 
         async def watch() -> None:

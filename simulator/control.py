@@ -34,6 +34,11 @@ def _configure(state: SimState, data: dict) -> None:
     if "limits" in data:
         state.limits = dict(data["limits"])
         state.windows.clear()
+    if "account_limits" in data:
+        state.account_limits = {a: dict(v) for a, v in data["account_limits"].items()}
+        state.windows.clear()
+    if "paid_accounts" in data:
+        state.paid_accounts = set(data["paid_accounts"])
     if "record_requests" in data:
         state.record_requests = bool(data["record_requests"])
 

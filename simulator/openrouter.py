@@ -6,6 +6,7 @@ import asyncio
 import hashlib
 import json
 import time
+from decimal import Decimal, InvalidOperation
 
 from simulator.compose import compose
 from simulator.faults import fault_arg, fault_for, raise_fault
@@ -80,7 +81,11 @@ async def _chat(state: SimState, key: str, headers: dict, raw: bytes, send: Send
         if disconnected.is_set():
             state.disconnects += 1
             return
+    if fault and fault.startswith("200_error"):
+        await _error_in_200(send, model, int(fault_arg(fault, 502)), bool(body.get("stream")))
+        return
     reply = compose(body, model)
+    reply["usage"]["cost"] = _cost(state, body, model, reply["usage"])
     want_usage = fault != "no_usage"
     state.served += 1
     if body.get("stream"):
@@ -108,6 +113,38 @@ async def _chat(state: SimState, key: str, headers: dict, raw: bytes, send: Send
     if want_usage:
         response["usage"] = reply["usage"]
     await send_json(send, 200, response, limit_headers)
+
+
+def _cost(state: SimState, body: dict, model: str, usage: dict) -> float:
+    """``usage.cost``: ``sim.cost`` when the request names one, else the tokens at the catalog's prices."""
+    sim = body.get("sim") if isinstance(body.get("sim"), dict) else {}
+    if isinstance(sim.get("cost"), int | float):
+        return sim["cost"]
+    pricing = next((m.get("pricing") or {} for m in state.models if m["id"] == model), {})
+    try:
+        cost = (Decimal(str(pricing.get("prompt") or 0)) * usage["prompt_tokens"]
+                + Decimal(str(pricing.get("completion") or 0)) * usage["completion_tokens"])
+    except (InvalidOperation, TypeError):
+        return 0
+    return float(cost)
+
+
+async def _error_in_200(send: Send, model: str, code: int, stream: bool) -> None:
+    """OpenRouter's failure after a provider was chosen: HTTP 200 and an error body (or first SSE event)."""
+    message = "Bad request from the provider" if 400 <= code < 429 else "Provider returned error"
+    failure = {"code": code, "message": message,
+               "metadata": {"raw": f"{model} failed after it was chosen", "provider_name": "SimProvider"}}
+    if not stream:
+        await send_json(send, 200, {"error": failure})
+        return
+    event = {"id": gen_id(), "provider": "SimProvider", "model": model, "object": "chat.completion.chunk",
+             "created": int(time.time()), "error": failure,
+             "choices": [{"index": 0, "delta": {"content": ""}, "finish_reason": "error"}]}
+    await send({"type": "http.response.start", "status": 200,
+                "headers": [(b"content-type", b"text/event-stream"), (b"cache-control", b"no-cache")]})
+    await send({"type": "http.response.body", "body": b": OPENROUTER PROCESSING\n\n", "more_body": True})
+    await send({"type": "http.response.body", "body": b"data: " + json.dumps(event).encode() + b"\n\n",
+                "more_body": False})
 
 
 async def _sleep_or_disconnect(seconds: float, disconnected: asyncio.Event) -> None:

@@ -15,6 +15,7 @@ class Window:
     minute_count: int = 0
     day_start: float = 0.0
     day_count: int = 0
+    refused: int = 0  # requests this account's limits refused with a 429
 
 
 @dataclass
@@ -26,6 +27,8 @@ class SimState:
     revoked_keys: set[str] = field(default_factory=set)
     accounts: dict[str, str] = field(default_factory=dict)
     limits: dict[str, int] = field(default_factory=dict)
+    account_limits: dict[str, dict[str, int]] = field(default_factory=dict)  # per account, over ``limits``
+    paid_accounts: set[str] = field(default_factory=set)  # accounts that bought credits (GET /key)
     windows: dict[str, Window] = field(default_factory=dict)
     fault_hits: dict[str, int] = field(default_factory=dict)
     requests: list[dict] = field(default_factory=list)
@@ -42,5 +45,7 @@ class SimState:
             "disconnects": self.disconnects,
             "served": self.served,
             "recorded": len(self.requests),
-            "accounts": {a: {"minute": w.minute_count, "day": w.day_count} for a, w in self.windows.items()},
+            "accounts": {a: {"minute": w.minute_count, "day": w.day_count, "minute_reset": w.minute_start + 60,
+                             "refused": w.refused}
+                         for a, w in self.windows.items()},
         }

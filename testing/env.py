@@ -47,6 +47,10 @@ _defaults = {
     # The suite talks plain HTTP on loopback, where a client drops Secure cookies; the production
     # default (Secure with DEBUG off) is proven by gateway_project/tests/test_security_settings.py.
     "GATEWAY_SECURE_COOKIES": "0",
+    # Tests send more requests per pool account than the free tier's 20 a minute; the tests of the known
+    # limits (chat/tests/test_known_limits.py) set them. The defaults are proven in test_config.
+    "OPENROUTER_FREE_RPM": "100000",
+    "OPENROUTER_FREE_RPD": "10000000",
 }
 for _name, _value in _defaults.items():
     os.environ.setdefault(_name, _value)

@@ -79,3 +79,25 @@ def test_upstream_keys_are_added_and_imported_and_listed_by_last4_only(admin_htt
     admin_http.post("/console/upstream-keys/add", data=csrf_form(admin_http, api_key="short"))
     assert "does not look like an API key" in admin_http.get("/console/upstream-keys/").text
     assert UpstreamKey.objects.count() == 3
+
+
+def test_a_pool_keys_known_limits_are_edited_on_the_pool_page(admin_http):
+    from accounts.services import upstream_key_add
+
+    record = upstream_key_add(api_key="sk-or-v1-limited-key-7777", account="acct-l")
+    page = admin_http.get("/console/upstream-keys/").text
+    assert f'data-testid="limits-{record.id}"' in page and "blank: 100000 a minute" in page
+    r = admin_http.post(f"/console/upstream-keys/{record.id}/limits",
+                        data=csrf_form(admin_http, free_rpm="5", free_rpd=""))
+    assert r.status_code == 302
+    record.refresh_from_db()
+    assert (record.free_rpm, record.free_rpd) == (5, None)
+    page = admin_http.get("/console/upstream-keys/").text
+    assert "Key …7777: known limits saved." in page
+    assert f'id="rpm-{record.id}" name="free_rpm" type="number" min="1" value="5"' in page
+    for bad in ("0", "lots", "99999999999"):
+        admin_http.post(f"/console/upstream-keys/{record.id}/limits", data=csrf_form(admin_http, free_rpm=bad))
+        assert "A limit is a whole number of requests" in admin_http.get("/console/upstream-keys/").text
+    record.refresh_from_db()
+    assert record.free_rpm == 5
+    assert admin_http.post("/console/upstream-keys/999999/limits", data=csrf_form(admin_http)).status_code == 404

@@ -23,6 +23,7 @@ ADMIN_ENDPOINTS = [
     ("patch", "/admin/keys/{kid}", {"enabled": False}),
     ("get", "/admin/upstream-keys", None),
     ("post", "/admin/upstream-keys", {"apiKey": POOL_KEY}),
+    ("patch", "/admin/upstream-keys/{kid}", {"freeRpm": 5}),
 ]
 
 
@@ -171,7 +172,7 @@ def test_upstream_pool_add_list_and_bad_input(api, people):
     listing = api.get("/admin/upstream-keys", headers=headers)
     results = assert_page(listing.json())
     assert [r["last4"] for r in results] == ["4242"]
-    assert {"id", "label", "provider", "account", "last4", "enabled", "createdAt"} == set(results[0])
+    assert {"id", "label", "provider", "account", "last4", "enabled", "createdAt", "freeRpm", "freeRpd"} == set(results[0])
     assert POOL_KEY not in listing.text and UpstreamKey.objects.get().encrypted not in listing.text
 
 

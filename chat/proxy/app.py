@@ -10,7 +10,7 @@ import logging
 
 from django.conf import settings
 
-from chat.proxy import auth, catalog_api, cors, passthrough, paths, upstream
+from chat.proxy import auth, capacity, catalog_api, cors, passthrough, paths, upstream
 from chat.proxy import exchange as ex
 from chat.proxy.asgi_io import encode_headers, read_body, refuse_declared_oversize, send_whole
 from chat.proxy.errors import OPENAI, ProxyError
@@ -27,6 +27,7 @@ class ProxyApp:
 
     async def startup(self) -> None:
         upstream.session()
+        await capacity.refresh_at_startup()
 
     async def shutdown(self) -> None:
         from gateway_project.shared_state import store

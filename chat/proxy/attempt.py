@@ -148,6 +148,27 @@ def _event_error(event: bytes) -> dict | None:
     return parsed["error"] if isinstance(parsed, dict) and parsed.get("error") else None
 
 
+def _body_error(raw: bytes) -> dict | None:
+    """The ``error`` object of a 200 whose whole body is an error and no answer."""
+    if b'"error"' not in raw[:200]:
+        return None
+    try:
+        parsed = orjson.loads(raw)
+    except orjson.JSONDecodeError:
+        return None
+    if not isinstance(parsed, dict) or parsed.get("choices") or not isinstance(parsed.get("error"), dict):
+        return None
+    return parsed["error"]
+
+
+def _carried_status(error: dict) -> int | None:
+    """The HTTP status an error object carries in its ``code``, when it names a refusal (400 to 599)."""
+    code = error.get("code")
+    if isinstance(code, str) and code.isdigit():
+        code = int(code)
+    return code if isinstance(code, int) and 400 <= code <= 599 else None
+
+
 async def attempt(model: ModelInfo, cred: Credential, body: dict, stream: bool, deadline: float,
                   known: pool.Health | None = None) -> Result:
     """Send ``body`` to ``model`` on ``cred`` and return what the answer means."""
@@ -158,8 +179,8 @@ async def attempt(model: ModelInfo, cred: Credential, body: dict, stream: bool, 
         api_key="" if cred.source == "provider" and cred.secret.startswith("provider:") else cred.secret,
         body=_upstream_body(body, model, stream),
     )
-    headers.setdefault("HTTP-Referer", "https://github.com/llm-gateway")
-    headers.setdefault("X-Title", "LLM Gateway")
+    headers.setdefault("HTTP-Referer", cfg.openrouter_app_url)
+    headers.setdefault("X-Title", cfg.openrouter_app_name)
     started = time.monotonic()
     attempt_deadline = min(deadline, started + cfg.upstream_timeout_s)
 
@@ -181,9 +202,21 @@ async def attempt(model: ModelInfo, cred: Credential, body: dict, stream: bool, 
             error = next((e for e in map(_event_error, events) if e), None)
             if error is not None:
                 response.release()
+                carried = _carried_status(error)
+                if carried is not None and carried < 500:  # a refusal: classified like the status it carries
+                    return await _judge(carried, orjson.dumps({"error": error}), response.headers, adapter, model,
+                                        cred, result)
                 return result(Verdict.FAILED, 200, f"stream_error: {str(error.get('message', ''))[:120]}",
                               error=ProxyError(502, f"Upstream failed: {error.get('message', 'stream error')}",
                                                code="upstream_error"), blame=Blame.MODEL)
+            if not stream:
+                # OpenRouter answers 200 with {"error": {...}} once a provider was chosen: a failed attempt.
+                raw = await asyncio.wait_for(response.read(), timeout=max(attempt_deadline - time.monotonic(), 0.1))
+                error = _body_error(raw)
+                if error is not None:
+                    response.release()
+                    return await _judge(_carried_status(error) or 502, raw, response.headers, adapter, model, cred,
+                                        result)
             served = result(Verdict.SERVED, 200, "ok", opened=Opened(response, model, cred, adapter, events, rest))
             await pool.note_success(cred, model.model_id, response.headers, known)
             return served

@@ -238,7 +238,7 @@ async def _deliver_whole(exchange: Exchange, opened: router.Opened, delivery: De
     except orjson.JSONDecodeError:
         parsed = None
     if isinstance(parsed, dict):
-        exchange.tokens.note_usage(parsed.get("usage"))
+        exchange.tokens.note_usage(parsed.get("usage"), parsed.get("id"))
         exchange.tokens.estimate(exchange.body, estimate_completion(parsed))
         exchange.response_body = parsed
     else:
@@ -294,6 +294,8 @@ def _cost(exchange: Exchange) -> Decimal:
     model = exchange.snapshot.models.get(exchange.model_used) if exchange.snapshot and exchange.model_used else None
     if model is None:
         return Decimal("0")
+    if exchange.tokens.cost is not None:  # what the upstream charged, when it says
+        return exchange.tokens.cost
     return model.prompt_price * exchange.tokens.prompt + model.completion_price * exchange.tokens.completion
 
 

@@ -9,6 +9,7 @@ limit means refused) and charged at settlement.
 from __future__ import annotations
 
 import logging
+import math
 from dataclasses import dataclass, field
 
 from django.conf import settings
@@ -72,6 +73,26 @@ def _counters(principal: Principal, model_id: str, daily: tuple[int | None, int 
     return counters, labels
 
 
+def _until_reset(label: str) -> int:
+    """Whole seconds until the refusing counter's window ends, rounded up: a Retry-After is never early.
+
+    The windows are clock buckets (the minute, the UTC day), so the end is known exactly.
+    """
+    now = clock.now()
+    left = DAY - (now % DAY) if label.startswith("daily") else 60 - (now % 60)
+    return max(math.ceil(left), 1)
+
+
+def _described(labels: list[str], failed: int) -> tuple[int, int]:
+    """Which counters the request and token headers describe: the first scope's, or the refusing one's."""
+    if failed < 0:
+        return 0, 1
+    if labels[failed] in ("rpm", "tpm"):  # the per-minute pairs come first, one (rpm, tpm) pair per scope
+        first = failed - failed % 2
+        return first, first + 1
+    return (0, failed) if labels[failed] == "daily_tokens" else (failed, 1)
+
+
 async def admit(principal: Principal, model_id: str, daily: tuple[int | None, int | None]) -> Admission:
     """Count one request against every limit, or raise 429 naming the limit that is spent."""
     counters, labels = _counters(principal, model_id, daily)
@@ -84,18 +105,20 @@ async def admit(principal: Principal, model_id: str, daily: tuple[int | None, in
                              code="limits_unavailable") from None
         log.warning("rate-limit store unreachable; admitting without limits (REDIS_FAILURE_MODE=open)")
         return Admission(degraded=True)
-    # OpenAI's limit headers describe the tightest scope: the key's when there is one.
+    # OpenAI's limit headers describe the tightest scope: the key's when there is one, and the limit that
+    # refused when one did (the user's, when the user's is spent).
+    req, tok = _described(labels, result.failed if not result.ok else -1)
     headers = {
-        "x-ratelimit-limit-requests": str(counters[0].limit),
-        "x-ratelimit-remaining-requests": str(max(counters[0].limit - result.values[0], 0)),
-        "x-ratelimit-reset-requests": _reset_duration(result.ttls[0]),
-        "x-ratelimit-limit-tokens": str(counters[1].limit),
-        "x-ratelimit-remaining-tokens": str(max(counters[1].limit - result.values[1], 0)),
-        "x-ratelimit-reset-tokens": _reset_duration(result.ttls[1]),
+        "x-ratelimit-limit-requests": str(counters[req].limit),
+        "x-ratelimit-remaining-requests": str(max(counters[req].limit - result.values[req], 0)),
+        "x-ratelimit-reset-requests": _reset_duration(result.ttls[req]),
+        "x-ratelimit-limit-tokens": str(counters[tok].limit),
+        "x-ratelimit-remaining-tokens": str(max(counters[tok].limit - result.values[tok], 0)),
+        "x-ratelimit-reset-tokens": _reset_duration(result.ttls[tok]),
     }
     if not result.ok:
         label = labels[result.failed]
-        wait = max(result.ttls[result.failed], 1)
+        wait = _until_reset(label)
         if label.startswith("daily"):
             what = "tokens" if label == "daily_tokens" else "requests"
             scope = "through the server pool" if label == "daily_pool_requests" else f"for {model_id}"

@@ -73,6 +73,7 @@ def queue(
             "completion_tokens": tokens.completion,
             "total_tokens": tokens.total,
             "cost": cost,
+            "generation_id": tokens.generation_id,
             "ttft_ms": ttft_ms,
             "latency_ms": int((time.monotonic() - started) * 1000),
             "client_disconnected": disconnected,

@@ -44,6 +44,8 @@ class Credential:
     key_id: str  # first 12 hex of the key's SHA-256: names it in state and logs
     account: str
     source: str  # byok, pool, provider
+    free_rpm: int | None = None  # the key's own override of its account's known limits (chat.proxy.capacity)
+    free_rpd: int | None = None
 
     def __repr__(self) -> str:
         return f"Credential({self.source}:{self.masked})"
@@ -53,9 +55,11 @@ class Credential:
         return f"…{self.secret[-4:]}" if len(self.secret) >= 8 else "…"
 
 
-def credential(secret: str, *, source: str, account: str = "") -> Credential:
+def credential(secret: str, *, source: str, account: str = "", free_rpm: int | None = None,
+               free_rpd: int | None = None) -> Credential:
     key_id = hashlib.sha256(secret.encode()).hexdigest()[:12]
-    return Credential(secret=secret, key_id=key_id, account=account or f"key-{key_id}", source=source)
+    return Credential(secret=secret, key_id=key_id, account=account or f"key-{key_id}", source=source,
+                      free_rpm=free_rpm, free_rpd=free_rpd)
 
 
 # ---------------------------------------------------------------- the server pool
@@ -73,7 +77,8 @@ def _load_pool() -> list[Credential]:
         creds.append(credential(secret.strip(), source="pool", account=account.strip()))
     for record in UpstreamKey.objects.filter(enabled=True, provider="openrouter"):
         try:
-            creds.append(credential(crypto.decrypt(record.encrypted), source="pool", account=record.account))
+            creds.append(credential(crypto.decrypt(record.encrypted), source="pool", account=record.account,
+                                    free_rpm=record.free_rpm, free_rpd=record.free_rpd))
         except crypto.DecryptionError:
             log.error("upstream key %s does not decrypt under the configured master keys; skipped", record.id)
     seen: set[str] = set()
@@ -101,6 +106,9 @@ async def server_pool() -> list[Credential]:
     creds, keep = await invalidation.aload(invalidation.UPSTREAM_POOL, "server-pool", load)
     if keep:
         _pool[:] = [(time.monotonic() + POOL_TTL, creds)]
+    from chat.proxy import capacity
+
+    capacity.refresh_in_background(creds)  # GET /key for keys new to this process, off this request's path
     return creds
 
 
@@ -220,6 +228,23 @@ def _reset_epoch(value: str | None) -> float | None:
     return number / 1000.0 if number > 1e11 else number
 
 
+def _learned_limit(headers, reset: float) -> dict[str, str]:
+    """The account's limit as ``X-RateLimit-Limit`` states it: the daily one when its window resets more than an
+    hour away, else the per-minute one (chat.proxy.capacity reads them)."""
+    try:
+        limit = int(headers.get("X-RateLimit-Limit") or 0)
+    except ValueError:
+        return {}
+    if limit <= 0:
+        return {}
+    return {"lim_d" if reset - time.time() > 3600 else "lim_m": str(limit)}
+
+
+async def note_account(account: str, fields: dict[str, str]) -> None:
+    """Record what is known of an account from outside a request (``GET /key``)."""
+    await _update(account, fields)
+
+
 async def note_success(cred: Credential, model: str, headers, known: Health | None = None) -> None:
     """Record the limit headers of a good answer, and reset the key's and the model's failure counts.
 
@@ -236,6 +261,7 @@ async def note_success(cred: Credential, model: str, headers, known: Health | No
         return
     if remaining is not None and reset is not None:
         fields.update({"rem": remaining, "reset": str(reset), "lim": headers.get("X-RateLimit-Limit", "")})
+        fields.update(_learned_limit(headers, reset))
         if remaining.strip() == "0":
             # A window that resets more than an hour away is the daily quota.
             fields["day_until" if reset - time.time() > 3600 else "until"] = str(reset)
@@ -248,11 +274,13 @@ async def note_rate_limited(cred: Credential, model: str, message: str, headers,
     reset = _reset_epoch(headers.get("X-RateLimit-Reset"))
     if "per-day" in message:
         until = reset or now + 3600
-        await _update(cred.account, {"day_until": str(until), "rem": "0", "reset": str(until)})
+        await _update(cred.account, {"day_until": str(until), "rem": "0", "reset": str(until),
+                                     **_learned_limit(headers, until)})
         return DAILY_QUOTA, until
     if "per-min" in message or (reset and "Provider returned error" not in message):
         until = reset or now + 60
-        await _update(cred.account, {"until": str(until), "rem": "0", "reset": str(until)})
+        await _update(cred.account, {"until": str(until), "rem": "0", "reset": str(until),
+                                     **_learned_limit(headers, until)})
         return "account_rate_limited", until
     until = now + (retry_after if retry_after is not None else 10.0)
     await _update(cred.account, {f"m:{model}": str(until)})

@@ -57,7 +57,7 @@ def inspect(event: bytes, state: StreamState) -> bytes | None:
                 state.failed = True
                 return event
             if parsed.get("usage"):
-                state.tokens.note_usage(parsed["usage"])
+                state.tokens.note_usage(parsed["usage"], parsed.get("id"))
                 if not parsed.get("choices") and not state.client_wants_usage:
                     return None
     state.content_events += 1

@@ -24,7 +24,7 @@ from asgiref.sync import sync_to_async
 from django.conf import settings
 
 from accounts.principals import Principal
-from chat.proxy import pool
+from chat.proxy import capacity, pool
 from chat.proxy.attempt import Attempt, Blame, Opened, Result, Verdict, attempt, sent_count
 from chat.proxy.errors import ProxyError
 from chat.proxy.pool import Credential
@@ -158,6 +158,10 @@ async def open_upstream(
                     continue
                 if sent_count(attempts) >= cfg.max_attempts:
                     break
+                block = await capacity.reserve(model, cred, health[cred.account])  # the account's known limit
+                if block is not None:
+                    walk.skip(model, cred, block, first_round=round_no == 0)
+                    continue
                 result = await attempt(model, cred, body, stream, deadline, health[cred.account])
                 attempts.append(result.record)
                 await model_health.arecord(attempt=result.record.as_log(), stream=stream,

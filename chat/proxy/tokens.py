@@ -8,6 +8,7 @@ a credit reservation before the request goes upstream.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from decimal import Decimal, InvalidOperation
 
 import orjson
 
@@ -16,26 +17,33 @@ CHARS_PER_TOKEN_UPPER = 3  # the over-estimate
 NON_TEXT_PART_CHARS = 255  # an image or file part, in the over-estimate
 MESSAGE_OVERHEAD_TOKENS = 8
 REQUEST_OVERHEAD_TOKENS = 16
+GENERATION_ID_CHARS = 100  # RequestLog.generation_id
 
 
 @dataclass
 class TokenCount:
-    """The tokens of one exchange. ``reported`` is True once the upstream's usage was read."""
+    """The tokens of one exchange. ``reported`` is True once the upstream's usage was read; ``cost`` is what the
+    upstream said the answer cost (``usage.cost``, OpenRouter), and ``generation_id`` its id of the answer."""
 
     prompt: int = 0
     completion: int = 0
     reported: bool = False
+    cost: Decimal | None = None
+    generation_id: str = ""
 
     @property
     def total(self) -> int:
         return self.prompt + self.completion
 
-    def note_usage(self, usage: object) -> None:
-        """Take the upstream's ``usage`` object, when it is one."""
+    def note_usage(self, usage: object, answer_id: object = None) -> None:
+        """Take the upstream's ``usage`` object, when it is one, and the id of the answer that carried it."""
+        if isinstance(answer_id, str) and answer_id:
+            self.generation_id = answer_id[:GENERATION_ID_CHARS]
         if isinstance(usage, dict):
             self.prompt = int(usage.get("prompt_tokens") or 0)
             self.completion = int(usage.get("completion_tokens") or 0)
             self.reported = True
+            self.cost = _reported_cost(usage.get("cost"))
 
     def estimate(self, body: dict, completion: int) -> None:
         """When the upstream reported no usage: estimate the prompt from ``body`` and take ``completion``."""
@@ -43,6 +51,17 @@ class TokenCount:
             return
         self.prompt = self.prompt or estimate_prompt(body)
         self.completion = completion
+
+
+def _reported_cost(value: object) -> Decimal | None:
+    """A cost the upstream reported: a finite number, zero or more; None otherwise (list prices apply)."""
+    if isinstance(value, bool) or not isinstance(value, int | float | str):
+        return None
+    try:
+        cost = Decimal(str(value))
+    except InvalidOperation:
+        return None
+    return cost if cost.is_finite() and cost >= 0 else None
 
 
 def estimate_completion(answer: dict) -> int:

@@ -82,7 +82,50 @@ def test_free_tier_limits_count_per_account_and_answer_429_with_headers(sim):
     assert _chat(sim, {}, headers={"Authorization": "Bearer sk-or-b"}).status_code == 200
     spent = _chat(sim, {}, headers={"Authorization": "Bearer sk-or-a"})
     assert spent.status_code == 429 and spent.headers["x-ratelimit-remaining"] == "0"
-    assert sim.state()["accounts"] == {"acct-1": {"minute": 2, "day": 2}}
+    [(account, counts)] = sim.state()["accounts"].items()
+    assert (account, counts["minute"], counts["day"], counts["refused"]) == ("acct-1", 2, 2, 1)
+    assert counts["minute_reset"] == pytest.approx(int(first.headers["x-ratelimit-reset"]) / 1000, abs=0.01)
+
+
+def test_one_accounts_own_limits_and_get_key_say_them(sim):
+    sim.configure(accounts={"sk-or-a": "acct-1", "sk-or-b": "acct-2"}, account_limits={"acct-1": {"rpm": 1}},
+                  paid_accounts=["acct-2"])
+    a, b = {"Authorization": "Bearer sk-or-a"}, {"Authorization": "Bearer sk-or-b"}
+    assert [_chat(sim, {}, headers=a).status_code for _ in range(2)] == [200, 429]
+    assert [_chat(sim, {}, headers=b).status_code for _ in range(2)] == [200, 200]  # no limits of its own
+    info_a = httpx.get(f"{sim.base_url}/key", headers=a).json()["data"]
+    info_b = httpx.get(f"{sim.base_url}/key", headers=b).json()["data"]
+    assert (info_a["is_free_tier"], info_a["rate_limit"]["requests"]) == (True, 1)
+    assert (info_b["is_free_tier"], info_b["rate_limit"]["requests"]) == (False, -1)
+
+
+@pytest.mark.parametrize("stream", [False, True])
+def test_200_error_answers_200_with_an_error_body_or_first_event(sim, stream):
+    reply = _chat(sim, {"stream": stream, "sim": {"fault": "200_error:429"}})
+    assert reply.status_code == 200
+    text = reply.text
+    if stream:
+        [data] = [line for line in text.splitlines() if line.startswith("data: ")]
+        payload = json.loads(data[6:])
+        assert payload["choices"][0]["finish_reason"] == "error"
+    else:
+        payload = reply.json()
+        assert "choices" not in payload
+    assert payload["error"]["code"] == 429 and payload["error"]["message"] == "Provider returned error"
+
+
+def test_usage_cost_is_the_catalogs_prices_or_what_the_request_names(sim):
+    paid = "openai/gpt-4o-mini"  # $0.15 / $0.60 per million tokens
+    usage = _chat(sim, {"model": paid}).json()["usage"]
+    assert usage["cost"] == pytest.approx(usage["prompt_tokens"] * 0.15e-6 + usage["completion_tokens"] * 0.6e-6)
+    assert _chat(sim, {}).json()["usage"]["cost"] == 0
+    assert _chat(sim, {"sim": {"cost": 0.5}}).json()["usage"]["cost"] == 0.5
+
+
+def test_paths_record_the_attribution_headers(sim):
+    _chat(sim, {}, headers={**KEY, "HTTP-Referer": "https://app.example", "X-Title": "App"})
+    [seen] = httpx.get(f"{sim.root}/_sim/paths").json()["paths"]
+    assert (seen["path"], seen["referer"], seen["title"]) == ("/api/v1/chat/completions", "https://app.example", "App")
 
 
 def test_control_api_changes_the_models_list_and_reset_restores_it(sim):
