@@ -33,12 +33,13 @@ OPENROUTER_DEFAULT_BASE_URL = "https://openrouter.ai/api/v1"
 DEFAULT_RPM = 600
 DEFAULT_TPM = 1_000_000
 # Upstream paths under /v1 that the pass-through forwards (prefixes, segment by segment).
-DEFAULT_PASSTHROUGH_PATHS = ("embeddings", "providers")
+DEFAULT_PASSTHROUGH_PATHS = ("providers",)
 _PASSTHROUGH_PATH = re.compile(r"^[A-Za-z0-9_-]+(/[A-Za-z0-9_:.-]+)*$")
 # The quota a self-registered account gets on the server pool (0 turns either off).
 USER_DEFAULT_RPM = 30
 USER_DEFAULT_DAILY_REQUESTS = 500
 HSTS_DEFAULT_SECONDS = 31_536_000  # one year
+DEFAULT_RESPONSES_TTL_S = 7 * 86_400  # how long a stored /v1/responses answer can be continued or fetched
 
 _HEX64 = re.compile(r"^[0-9a-fA-F]{64}$")
 _WEAK_SECRET_MARKERS = ("changeme", "change-me", "insecure", "secret", "password", "django-insecure")
@@ -85,7 +86,7 @@ def _passthrough_paths(env: dict[str, str]) -> tuple[str, ...]:
     for path in paths:
         if not _PASSTHROUGH_PATH.match(path) or any(part in (".", "..") for part in path.split("/")):
             raise ConfigError(f"GATEWAY_PASSTHROUGH_PATHS: {path!r} is not a plain path under /v1 "
-                              "(letters, digits, '-', '_' and '/' between segments, such as 'embeddings')")
+                              "(letters, digits, '-', '_' and '/' between segments, such as 'providers')")
     return paths
 def _networks(env: dict[str, str], name: str) -> tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]:
     """Parse comma-separated IP addresses and CIDR blocks (a bare address is a one-address network)."""
@@ -191,6 +192,7 @@ class Config:
     synthesis_max_models: int
     passthrough: bool = True
     passthrough_paths: tuple[str, ...] = DEFAULT_PASSTHROUGH_PATHS
+    responses_ttl_s: int = DEFAULT_RESPONSES_TTL_S
 
     @property
     def embedded(self) -> bool:
@@ -290,4 +292,5 @@ def load(env: Mapping[str, str] | None = None) -> Config:
         synthesis_max_models=_int(env, "GATEWAY_SYNTHESIS_MAX_MODELS", 3, minimum=1),
         passthrough=_bool(env.get("GATEWAY_PASSTHROUGH"), default=True),
         passthrough_paths=_passthrough_paths(env),
+        responses_ttl_s=_int(env, "GATEWAY_RESPONSES_TTL", DEFAULT_RESPONSES_TTL_S, minimum=1),
     )

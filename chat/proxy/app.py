@@ -14,9 +14,12 @@ from chat.proxy import auth, catalog_api, passthrough, paths, upstream
 from chat.proxy import exchange as ex
 from chat.proxy.asgi_io import encode_headers, read_body, refuse_declared_oversize, send_whole
 from chat.proxy.errors import ProxyError
+from chat.proxy.inbound import completions, responses
 from chat.proxy.validation import parse_json_object
 
 log = logging.getLogger(__name__)
+# Inbound APIs translated to chat completions: route name -> the request's translator.
+_TRANSLATED = {"responses": responses.Inbound, "completions": lambda principal: completions.Inbound()}
 
 
 class ProxyApp:
@@ -51,6 +54,14 @@ class ProxyApp:
             principal = await auth.authenticate(headers)
             if route.name in ("chat_completions", "chat_completions_api"):
                 await self._chat(scope, receive, send, headers, principal, request_id)
+            elif route.name in _TRANSLATED:
+                await self._chat(scope, receive, send, headers, principal, request_id,
+                                 inbound=_TRANSLATED[route.name](principal))
+            elif route.name == "embeddings":
+                await self._chat(scope, receive, send, headers, principal, request_id, endpoint="embeddings")
+            elif route.name == "response_detail":
+                body = await responses.retrieve(principal, params["id"])
+                await send_whole(send, 200, body, {"x-request-id": request_id})
             elif route.name == "models_list":
                 await send_whole(send, 200, await catalog_api.list_models(principal), {"x-request-id": request_id})
             elif route.name == "model_detail":
@@ -63,13 +74,18 @@ class ProxyApp:
         except ConnectionResetError:
             return
 
-    async def _chat(self, scope, receive, send, headers, principal, request_id: str) -> None:
+    async def _chat(self, scope, receive, send, headers, principal, request_id: str, endpoint: str = ex.ENDPOINT,
+                    inbound=None) -> None:
+        """Serve one exchange; ``inbound`` translates another API's body to chat and renders the answer back."""
         async def load_body() -> dict:
             raw = await read_body(receive, settings.GATEWAY.max_body_bytes)
-            return parse_json_object(raw, headers.get(b"content-type", b"").decode("latin-1"))
+            body = parse_json_object(raw, headers.get(b"content-type", b"").decode("latin-1"))
+            return await inbound.chat_body(body) if inbound else body
 
-        await ex.serve(principal=principal, source="api", load_body=load_body, delivery=_HttpDelivery(send),
-                       request_id=request_id, wait_disconnect=lambda: _wait_disconnect(receive))
+        delivery = inbound.delivery(_HttpDelivery(send)) if inbound else _HttpDelivery(send)
+        await ex.serve(principal=principal, source="api", load_body=load_body, delivery=delivery,
+                       request_id=request_id, wait_disconnect=lambda: _wait_disconnect(receive),
+                       endpoint=inbound.endpoint if inbound else endpoint)
 
 
 class _HttpDelivery:

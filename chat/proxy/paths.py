@@ -105,6 +105,10 @@ V1_ROUTES: tuple[Route, ...] = (
     Route("POST", CHAT_API_PATH, "chat_completions_api"),
     Route("GET", "/v1/models", "models_list"),
     Route("GET", "/v1/models/{id}", "model_detail"),
+    Route("POST", "/v1/responses", "responses"),
+    Route("GET", "/v1/responses/{id}", "response_detail"),
+    Route("POST", "/v1/completions", "completions"),
+    Route("POST", "/v1/embeddings", "embeddings"),
     Route("*", "/v1/{upstream_path}", "passthrough"),
 )
 
