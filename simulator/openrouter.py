@@ -184,7 +184,12 @@ async def _embeddings(state: SimState, key: str, raw: bytes, send: Send) -> None
         inputs = [inputs]
     if not isinstance(inputs, list) or not inputs:
         raise error(400, "input is required")
+    if state.record_requests:
+        state.requests.append({"body": body, "key": key, "headers": {}})
     admit(state, key)
+    fault = fault_for(state, body, str(body.get("model", "")))
+    if fault:
+        raise_fault(fault, str(body.get("model", "")))
     data = []
     for i, text in enumerate(inputs):
         digest = hashlib.sha256(str(text).encode()).digest()
