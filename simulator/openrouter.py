@@ -1,5 +1,5 @@
 """OpenRouter's API under ``/api/v1``: models, chat completions (whole or SSE, ``n`` choices), embeddings (float
-or base64), key info."""
+or base64), key info, and OpenAI-shaped moderations (for the gateway's pass-through)."""
 
 from __future__ import annotations
 
@@ -37,6 +37,12 @@ async def handle(state: SimState, method: str, path: str, headers: dict[str, str
         return
     if method == "POST" and route == "/embeddings":
         await _embeddings(state, key, body, send)
+        return
+    if method == "GET" and route == "/providers":
+        await send_json(send, 200, {"data": [{"name": "SimProvider", "slug": "simprovider", "privacy_policy_url": None}]})
+        return
+    if method == "POST" and route == "/moderations":
+        await _moderations(state, key, body, send)
         return
     if method == "GET" and route.startswith("/generation"):
         await send_json(send, 200, {"data": {"id": "gen-sim", "total_cost": 0}})
@@ -200,3 +206,15 @@ async def _embeddings(state: SimState, key: str, raw: bytes, send: Send) -> None
     tokens = sum(len(str(t).split()) for t in inputs)
     await send_json(send, 200, {"object": "list", "model": body.get("model", ""), "data": data,
                                 "usage": {"prompt_tokens": tokens, "total_tokens": tokens}})
+
+
+async def _moderations(state: SimState, key: str, raw: bytes, send: Send) -> None:
+    """An OpenAI-shaped moderations answer: a path only the gateway's pass-through reaches (nothing is flagged)."""
+    body = json.loads(raw or b"{}")
+    inputs = body.get("input")
+    inputs = [inputs] if isinstance(inputs, str) else inputs
+    if not isinstance(inputs, list) or not inputs:
+        raise error(400, "input is required")
+    admit(state, key)
+    results = [{"flagged": False, "categories": {}, "category_scores": {}} for _ in inputs]
+    await send_json(send, 200, {"id": "modr-" + gen_id(), "model": body.get("model", ""), "results": results})

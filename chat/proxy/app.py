@@ -60,7 +60,7 @@ class ProxyApp:
             elif route.name == "embeddings":
                 await self._chat(scope, receive, send, headers, principal, request_id, endpoint="embeddings")
             elif route.name == "response_detail":
-                body = await responses.retrieve(principal, params["id"])
+                body = await responses.retrieve(principal, params["response_id"])
                 await send_whole(send, 200, body, {"x-request-id": request_id})
             elif route.name == "models_list":
                 await send_whole(send, 200, await catalog_api.list_models(principal), {"x-request-id": request_id})

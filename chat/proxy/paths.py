@@ -106,7 +106,7 @@ V1_ROUTES: tuple[Route, ...] = (
     Route("GET", "/v1/models", "models_list"),
     Route("GET", "/v1/models/{id}", "model_detail"),
     Route("POST", "/v1/responses", "responses"),
-    Route("GET", "/v1/responses/{id}", "response_detail"),
+    Route("GET", "/v1/responses/{response_id}", "response_detail"),
     Route("POST", "/v1/completions", "completions"),
     Route("POST", "/v1/embeddings", "embeddings"),
     Route("*", "/v1/{upstream_path}", "passthrough"),
