@@ -118,9 +118,9 @@ def test_each_falls_back_to_the_next_model_when_the_first_fails(caller, gateway,
 
 
 @pytest.mark.parametrize("target", ["/v1/responses", "/v1/completions", "/v1/embeddings", "/v1/chat/completions",
-                                    "/v1/models", "/v1/responses/resp_unknown", "/v1/nowhere"])
+                                    "/v1/models", "/v1/responses/resp_unknown", "/v1/nowhere", "/v1/providers"])
 def test_every_answer_has_one_date_and_one_server_header(caller, gateway, target):
-    method = "GET" if target in ("/v1/models", "/v1/responses/resp_unknown") else "POST"
+    method = "GET" if target in ("/v1/models", "/v1/responses/resp_unknown", "/v1/providers") else "POST"
     answer = raw_request(gateway.url, method, target, body=b"{}" if method == "POST" else None,
                          headers={"Authorization": f"Bearer {caller.secret}", "Content-Type": "application/json"})
     names = [name for name, _ in answer.header_list]
