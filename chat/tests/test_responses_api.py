@@ -167,3 +167,16 @@ def test_the_stream_frames_each_event_with_its_name(caller, gateway):
     events = parse_sse(text)
     assert all(name == data["type"] for name, data in events)
     assert events[-1][0] == "response.completed"
+
+
+@pytest.mark.parametrize("stream", [False, True], ids=["whole", "stream"])
+def test_an_answer_cut_by_max_output_tokens_is_incomplete(caller, stream):
+    if stream:
+        events = list(caller.client.responses.create(model=LLAMA, input="a long story", max_output_tokens=3,
+                                                     stream=True))
+        assert events[-1].type == "response.incomplete"
+        response = events[-1].response
+    else:
+        response = caller.client.responses.create(model=LLAMA, input="a long story", max_output_tokens=3)
+    assert response.status == "incomplete" and response.incomplete_details.reason == "max_output_tokens"
+    assert response.output_text == "Hello from meta-llama/llama-3.3-70b-instruct:free."
