@@ -37,13 +37,14 @@ OPENROUTER_APP_NAME = "LLM Gateway"
 DEFAULT_RPM = 600
 DEFAULT_TPM = 1_000_000
 # Upstream paths under /v1 that the pass-through forwards (prefixes, segment by segment).
-DEFAULT_PASSTHROUGH_PATHS = ("embeddings", "providers")
+DEFAULT_PASSTHROUGH_PATHS = ("providers",)
 _PASSTHROUGH_PATH = re.compile(r"^[A-Za-z0-9_-]+(/[A-Za-z0-9_:.-]+)*$")
 _ORIGIN = re.compile(r"^https?://[A-Za-z0-9.-]+(:[0-9]{1,5})?$")
 # The quota a self-registered account gets on the server pool (0 turns either off).
 USER_DEFAULT_RPM = 30
 USER_DEFAULT_DAILY_REQUESTS = 500
 HSTS_DEFAULT_SECONDS = 31_536_000  # one year
+DEFAULT_RESPONSES_TTL_S = 7 * 86_400  # how long a stored /v1/responses answer can be continued or fetched
 
 _HEX64 = re.compile(r"^[0-9a-fA-F]{64}$")
 _WEAK_SECRET_MARKERS = ("changeme", "change-me", "insecure", "secret", "password", "django-insecure")
@@ -90,7 +91,7 @@ def _passthrough_paths(env: dict[str, str]) -> tuple[str, ...]:
     for path in paths:
         if not _PASSTHROUGH_PATH.match(path) or any(part in (".", "..") for part in path.split("/")):
             raise ConfigError(f"GATEWAY_PASSTHROUGH_PATHS: {path!r} is not a plain path under /v1 "
-                              "(letters, digits, '-', '_' and '/' between segments, such as 'embeddings')")
+                              "(letters, digits, '-', '_' and '/' between segments, such as 'providers')")
     return paths
 def _cors_origins(env: dict[str, str]) -> tuple[str, ...]:
     """``GATEWAY_CORS_ORIGINS``: ``*`` or origins such as ``https://app.example.com`` (scheme, host, port)."""
@@ -211,6 +212,7 @@ class Config:
     openrouter_free_rpd: int = OPENROUTER_FREE_RPD
     openrouter_app_url: str = OPENROUTER_APP_URL  # the attribution headers HTTP-Referer and X-Title
     openrouter_app_name: str = OPENROUTER_APP_NAME
+    responses_ttl_s: int = DEFAULT_RESPONSES_TTL_S
 
     @property
     def embedded(self) -> bool:
@@ -315,4 +317,5 @@ def load(env: Mapping[str, str] | None = None) -> Config:
         openrouter_free_rpd=_int(env, "OPENROUTER_FREE_RPD", OPENROUTER_FREE_RPD, minimum=0),
         openrouter_app_url=(env.get("OPENROUTER_APP_URL") or OPENROUTER_APP_URL).strip(),
         openrouter_app_name=(env.get("OPENROUTER_APP_NAME") or OPENROUTER_APP_NAME).strip(),
+        responses_ttl_s=_int(env, "GATEWAY_RESPONSES_TTL", DEFAULT_RESPONSES_TTL_S, minimum=1),
     )

@@ -1,10 +1,13 @@
-"""OpenRouter's API under ``/api/v1``: models, chat completions (whole or SSE), embeddings, key info."""
+"""OpenRouter's API under ``/api/v1``: models, chat completions (whole or SSE, ``n`` choices), embeddings (float
+or base64), key info, and OpenAI-shaped moderations (for the gateway's pass-through)."""
 
 from __future__ import annotations
 
 import asyncio
+import base64
 import hashlib
 import json
+import struct
 import time
 from decimal import Decimal, InvalidOperation
 
@@ -35,6 +38,12 @@ async def handle(state: SimState, method: str, path: str, headers: dict[str, str
         return
     if method == "POST" and route == "/embeddings":
         await _embeddings(state, key, body, send)
+        return
+    if method == "GET" and route == "/providers":
+        await send_json(send, 200, {"data": [{"name": "SimProvider", "slug": "simprovider", "privacy_policy_url": None}]})
+        return
+    if method == "POST" and route == "/moderations":
+        await _moderations(state, key, body, send)
         return
     if method == "GET" and route.startswith("/generation"):
         await send_json(send, 200, {"data": {"id": "gen-sim", "total_cost": 0}})
@@ -86,6 +95,7 @@ async def _chat(state: SimState, key: str, headers: dict, raw: bytes, send: Send
         return
     reply = compose(body, model)
     reply["usage"]["cost"] = _cost(state, body, model, reply["usage"])
+    n = body.get("n") if isinstance(body.get("n"), int) and 1 <= body["n"] <= 16 else 1
     want_usage = fault != "no_usage"
     state.served += 1
     if body.get("stream"):
@@ -94,7 +104,7 @@ async def _chat(state: SimState, key: str, headers: dict, raw: bytes, send: Send
         )
         delay = fault_arg(fault, 0) / 1000 if fault and fault.startswith("chunk_delay") else 0.0
         await _stream(state, send, model, reply, want_usage and include, fault == "midstream", delay,
-                      disconnected, limit_headers)
+                      disconnected, limit_headers, n)
         return
     message: dict = {"role": "assistant", "content": reply["content"]}
     if reply["tool_calls"]:
@@ -106,12 +116,13 @@ async def _chat(state: SimState, key: str, headers: dict, raw: bytes, send: Send
         "object": "chat.completion",
         "created": int(time.time()),
         "choices": [
-            {"index": 0, "logprobs": None, "finish_reason": reply["finish_reason"],
-             "native_finish_reason": reply["finish_reason"], "message": message}
+            {"index": i, "logprobs": None, "finish_reason": reply["finish_reason"],
+             "native_finish_reason": reply["finish_reason"], "message": message} for i in range(n)
         ],
     }
     if want_usage:
-        response["usage"] = reply["usage"]
+        response["usage"] = dict(reply["usage"], completion_tokens=reply["usage"]["completion_tokens"] * n,
+                                 total_tokens=reply["usage"]["prompt_tokens"] + reply["usage"]["completion_tokens"] * n)
     await send_json(send, 200, response, limit_headers)
 
 
@@ -155,16 +166,16 @@ async def _sleep_or_disconnect(seconds: float, disconnected: asyncio.Event) -> N
 
 
 async def _stream(state: SimState, send: Send, model: str, reply: dict, include_usage: bool, fail_midway: bool,
-                  delay: float, disconnected: asyncio.Event, limit_headers: dict[str, str]) -> None:
+                  delay: float, disconnected: asyncio.Event, limit_headers: dict[str, str], n: int = 1) -> None:
     gen, created = gen_id(), int(time.time())
     headers = [(b"content-type", b"text/event-stream"), (b"cache-control", b"no-cache")]
     headers += [(k.lower().encode(), v.encode()) for k, v in limit_headers.items()]
     await send({"type": "http.response.start", "status": 200, "headers": headers})
 
-    def chunk(delta: dict, finish: str | None = None, **extra) -> bytes:
+    def chunk(delta: dict, finish: str | None = None, index: int = 0, **extra) -> bytes:
         data = {"id": gen, "provider": "SimProvider", "model": model, "object": "chat.completion.chunk",
                 "created": created,
-                "choices": [{"index": 0, "delta": delta, "finish_reason": finish, "native_finish_reason": finish,
+                "choices": [{"index": index, "delta": delta, "finish_reason": finish, "native_finish_reason": finish,
                              "logprobs": None}]}
         data.update(extra)
         return b"data: " + json.dumps(data).encode() + b"\n\n"
@@ -177,16 +188,16 @@ async def _stream(state: SimState, send: Send, model: str, reply: dict, include_
 
     await emit(b": OPENROUTER PROCESSING\n\n")
     await emit(chunk({"role": "assistant", "content": ""}))
-    pieces: list[dict] = []
-    if reply["tool_calls"]:
-        call = reply["tool_calls"][0]
-        pieces.append({"tool_calls": [{"index": 0, "id": call["id"], "type": "function",
-                                       "function": {"name": call["function"]["name"], "arguments": ""}}]})
-        pieces.append({"tool_calls": [{"index": 0, "function": {"arguments": call["function"]["arguments"]}}]})
-    else:
+    one: list[dict] = []
+    for k, call in enumerate(reply["tool_calls"] or []):
+        one.append({"tool_calls": [{"index": k, "id": call["id"], "type": "function",
+                                    "function": {"name": call["function"]["name"], "arguments": ""}}]})
+        one.append({"tool_calls": [{"index": k, "function": {"arguments": call["function"]["arguments"]}}]})
+    if not reply["tool_calls"]:
         words = reply["content"].split(" ")
-        pieces = [{"content": (w if i == 0 else " " + w)} for i, w in enumerate(words)]
-    for i, piece in enumerate(pieces):
+        one = [{"content": (w if i == 0 else " " + w)} for i, w in enumerate(words)]
+    pieces = [(choice, piece) for choice in range(n) for piece in one]
+    for i, (choice, piece) in enumerate(pieces):
         if fail_midway and i == 3:
             failure = {"code": 502, "message": "Provider disconnected mid-stream"}
             await emit(chunk({"content": ""}, "error", error=failure))
@@ -196,10 +207,11 @@ async def _stream(state: SimState, send: Send, model: str, reply: dict, include_
             await _sleep_or_disconnect(delay, disconnected)
         if i and i % 8 == 0:
             await emit(b": OPENROUTER PROCESSING\n\n")
-        if not await emit(chunk(piece)):
+        if not await emit(chunk(piece, index=choice)):
             state.disconnects += 1
             return
-    await emit(chunk({}, reply["finish_reason"]))
+    for choice in range(n):
+        await emit(chunk({}, reply["finish_reason"], index=choice))
     if include_usage:
         usage = {"id": gen, "provider": "SimProvider", "model": model, "object": "chat.completion.chunk",
                  "created": created, "choices": [], "usage": reply["usage"]}
@@ -215,11 +227,31 @@ async def _embeddings(state: SimState, key: str, raw: bytes, send: Send) -> None
         inputs = [inputs]
     if not isinstance(inputs, list) or not inputs:
         raise error(400, "input is required")
+    if state.record_requests:
+        state.requests.append({"body": body, "key": key, "headers": {}})
     admit(state, key)
+    fault = fault_for(state, body, str(body.get("model", "")))
+    if fault:
+        raise_fault(fault, str(body.get("model", "")))
     data = []
     for i, text in enumerate(inputs):
         digest = hashlib.sha256(str(text).encode()).digest()
-        data.append({"object": "embedding", "index": i, "embedding": [b / 255 for b in digest[:8]]})
+        vector = [b / 255 for b in digest[:8]]
+        if body.get("encoding_format") == "base64":  # little-endian float32, as OpenAI sends it
+            vector = base64.b64encode(struct.pack(f"<{len(vector)}f", *vector)).decode()
+        data.append({"object": "embedding", "index": i, "embedding": vector})
     tokens = sum(len(str(t).split()) for t in inputs)
     await send_json(send, 200, {"object": "list", "model": body.get("model", ""), "data": data,
                                 "usage": {"prompt_tokens": tokens, "total_tokens": tokens}})
+
+
+async def _moderations(state: SimState, key: str, raw: bytes, send: Send) -> None:
+    """An OpenAI-shaped moderations answer: a path only the gateway's pass-through reaches (nothing is flagged)."""
+    body = json.loads(raw or b"{}")
+    inputs = body.get("input")
+    inputs = [inputs] if isinstance(inputs, str) else inputs
+    if not isinstance(inputs, list) or not inputs:
+        raise error(400, "input is required")
+    admit(state, key)
+    results = [{"flagged": False, "categories": {}, "category_scores": {}} for _ in inputs]
+    await send_json(send, 200, {"id": "modr-" + gen_id(), "model": body.get("model", ""), "results": results})

@@ -20,7 +20,7 @@ from testing.factories import make_key, make_user, sync_catalog
 
 FREE_MODEL = "meta-llama/llama-3.3-70b-instruct:free"
 # What fills a /v1 route template's parameters: a model id, and the pass-through's allowlisted path.
-V1_PARAMS = {"id": FREE_MODEL, "upstream_path": "embeddings"}
+V1_PARAMS = {"id": FREE_MODEL, "upstream_path": "providers"}
 _PARAM = re.compile(r"<(?:(?P<conv>[^>:]+):)?(?P<name>[^>]+)>")
 _REGEX_GROUP = re.compile(r"\(\?P<(?P<name>\w+)>[^)]*\)")
 
@@ -119,9 +119,11 @@ def build_world(gateway_url: str, shared: dict[str, str]) -> World:
     log_buffer().flush_from_thread()
     log = wait_until(lambda: RequestLog.objects.filter(user=owner).first(), timeout=10)
     key_id = str(GatewayKey.objects.filter(user=owner).values_list("id", flat=True).first())
+    stored = httpx.post(f"{gateway_url}/v1/responses", headers={"Authorization": f"Bearer {keys['owner']}"},
+                        json={"model": FREE_MODEL, "input": "hi"}, timeout=30).json()
     params = {
         **shared, "key_id": key_id, "user_id": str(owner.id), "conversation_id": str(conversation.id),
-        "log_id": str(log.id), "id": str(owner.id),
+        "log_id": str(log.id), "id": str(owner.id), "response_id": stored["id"],
         "content_type_id": str(ContentType.objects.get_for_model(type(owner)).id),
         "object_id@accounts/user": str(owner.id), "object_id@accounts/gatewaykey": key_id,
         "object_id@accounts/ledgerentry": str(ledger.id),
@@ -172,7 +174,7 @@ def send(base_url: str, method: str, kind: str, path: str, headers: dict, cookie
     if method in ("POST", "PUT", "PATCH"):
         if kind in ("v1", "sse") or path.startswith("/api/"):
             body = {"json": {"model": FREE_MODEL, "messages": [{"role": "user", "content": "hi"}], "input": "hi",
-                             "max_tokens": 16}  # what /v1/messages requires
+                             "max_tokens": 16, "prompt": "hi"}  # what /v1/messages and /v1/completions require
                     if kind == "v1" else {}}
         else:
             body = {"data": {}}

@@ -16,6 +16,7 @@ class RawResponse:
     status: int
     headers: dict[str, str]
     body: bytes
+    header_list: tuple[tuple[str, str], ...] = ()  # every header as sent, repeats included
 
     def json(self):
         return orjson.loads(self.body)
@@ -35,7 +36,8 @@ def raw_request(base_url: str, method: str, target: str, *, headers: dict[str, s
             conn.putheader("Content-Length", str(len(body)))
         conn.endheaders(body)
         response = conn.getresponse()
-        return RawResponse(response.status, {k.lower(): v for k, v in response.getheaders()}, response.read())
+        sent_headers = tuple((k.lower(), v) for k, v in response.getheaders())
+        return RawResponse(response.status, dict(sent_headers), response.read(), sent_headers)
     finally:
         conn.close()
 

@@ -14,10 +14,14 @@ from chat.proxy import auth, capacity, catalog_api, cors, passthrough, paths, up
 from chat.proxy import exchange as ex
 from chat.proxy.asgi_io import encode_headers, read_body, refuse_declared_oversize, send_whole
 from chat.proxy.errors import OPENAI, ProxyError
-from chat.proxy.inbound import anthropic
+from chat.proxy.inbound import anthropic, completions, responses
 from chat.proxy.validation import parse_json_object
 
 log = logging.getLogger(__name__)
+# Inbound APIs translated to chat completions: route name -> the request's translator.
+# Routes served as a chat completion through another API's translation (chat/proxy/inbound/), by route name.
+_TRANSLATED = {"messages": lambda principal: anthropic.Inbound(), "responses": responses.Inbound,
+               "completions": lambda principal: completions.Inbound()}
 
 
 class ProxyApp:
@@ -60,10 +64,16 @@ class ProxyApp:
             principal = await auth.authenticate(headers)
             if route.name in ("chat_completions", "chat_completions_api"):
                 await self._chat(scope, receive, send, headers, principal, request_id)
-            elif route.name == "messages":
-                await self._chat(scope, receive, send, headers, principal, request_id, inbound=anthropic)
+            elif route.name in _TRANSLATED:
+                await self._chat(scope, receive, send, headers, principal, request_id,
+                                 inbound=_TRANSLATED[route.name](principal))
+            elif route.name == "embeddings":
+                await self._chat(scope, receive, send, headers, principal, request_id, endpoint="embeddings")
             elif route.name == "messages_count_tokens":
                 body = anthropic.count_tokens(await _load_json(receive, headers))
+                await send_whole(send, 200, body, {"x-request-id": request_id})
+            elif route.name == "response_detail":
+                body = await responses.retrieve(principal, params["response_id"])
                 await send_whole(send, 200, body, {"x-request-id": request_id})
             elif route.name == "models_list":
                 await send_whole(send, 200, await catalog_api.list_models(principal), {"x-request-id": request_id})
@@ -77,17 +87,17 @@ class ProxyApp:
         except ConnectionResetError:
             return
 
-    async def _chat(self, scope, receive, send, headers, principal, request_id: str, inbound=None) -> None:
-        """Serve a chat request; ``inbound`` is another API's translation module (``chat/proxy/inbound/``)."""
+    async def _chat(self, scope, receive, send, headers, principal, request_id: str, endpoint: str = ex.ENDPOINT,
+                    inbound=None) -> None:
+        """Serve one exchange; ``inbound`` translates another API's body to chat and renders the answer back."""
         async def load_body() -> dict:
             body = await _load_json(receive, headers)
-            return inbound.to_chat(body) if inbound else body
+            return await inbound.chat_body(body) if inbound else body
 
-        delivery = _HttpDelivery(send)
-        await ex.serve(principal=principal, source="api", load_body=load_body,
-                       delivery=inbound.delivery(delivery) if inbound else delivery,
+        delivery = inbound.delivery(_HttpDelivery(send)) if inbound else _HttpDelivery(send)
+        await ex.serve(principal=principal, source="api", load_body=load_body, delivery=delivery,
                        request_id=request_id, wait_disconnect=lambda: _wait_disconnect(receive),
-                       endpoint=inbound.ENDPOINT if inbound else ex.ENDPOINT)
+                       endpoint=inbound.endpoint if inbound else endpoint)
 
 
 async def _load_json(receive, headers) -> dict:

@@ -54,9 +54,14 @@ def header_value(value: object) -> bytes:
     return quote(text, safe=_QUOTE_SAFE).encode("ascii")
 
 
+# The ASGI server (uvicorn) sends its own of these on every answer; one relayed from an upstream would double them.
+SERVER_HEADERS = frozenset({"date", "server"})
+
+
 def encode_headers(headers: dict[str, str]) -> list[tuple[bytes, bytes]]:
-    """Encode response headers for ASGI; values go through header_value(), the one place that does it."""
-    return [(k.encode("latin-1"), header_value(v)) for k, v in headers.items()]
+    """Encode response headers for ASGI; values go through header_value(), the one place that does it.
+    ``date`` and ``server`` are left to the ASGI server, so every answer has exactly one of each."""
+    return [(k.encode("latin-1"), header_value(v)) for k, v in headers.items() if k.lower() not in SERVER_HEADERS]
 
 
 async def send_whole(send, status: int, body: bytes, headers: dict[str, str], content_type: bytes = b"application/json") -> None:

@@ -23,6 +23,7 @@ from chat.proxy import pool, upstream
 from chat.proxy.errors import ProxyError
 from chat.proxy.events import data_of
 from chat.proxy.pool import Credential
+from chat.proxy.upstream_call import CHAT, UpstreamCall
 from models_catalog import adapters
 from models_catalog.health import CLIENT_ERRORS
 from models_catalog.selectors import ModelInfo
@@ -170,15 +171,20 @@ def _carried_status(error: dict) -> int | None:
 
 
 async def attempt(model: ModelInfo, cred: Credential, body: dict, stream: bool, deadline: float,
-                  known: pool.Health | None = None) -> Result:
-    """Send ``body`` to ``model`` on ``cred`` and return what the answer means."""
+                  known: pool.Health | None = None, call: UpstreamCall = CHAT) -> Result:
+    """Send ``body`` to ``model`` on ``cred`` (``call`` says which upstream operation) and say what it means."""
     cfg = settings.GATEWAY
     adapter = adapters.for_kind(model.provider.kind)
-    url, headers, payload = adapter.chat_request(
-        base_url=model.provider.base_url,
+    request = call.request(
+        adapter, base_url=model.provider.base_url,
         api_key="" if cred.source == "provider" and cred.secret.startswith("provider:") else cred.secret,
         body=_upstream_body(body, model, stream),
     )
+    if request is None:
+        return Result(Verdict.FAILED, Attempt(model.model_id, cred.masked, cred.account, None, 0, f"no_{call.name}"),
+                      error=ProxyError(400, f"The model {model.model_id!r} does not serve {call.name}.",
+                                       code="unsupported_model", param="model"))
+    url, headers, payload = request
     headers.setdefault("HTTP-Referer", cfg.openrouter_app_url)
     headers.setdefault("X-Title", cfg.openrouter_app_name)
     started = time.monotonic()

@@ -27,12 +27,11 @@ import orjson
 from django.conf import settings
 
 from accounts.principals import Principal
-from chat.proxy import accounting, limits, log_row, router
+from chat.proxy import accounting, limits, log_row, router, upstream_call
 from chat.proxy.attempt import sent_count
 from chat.proxy.errors import ProxyError
 from chat.proxy.relay import StreamState, relay_stream
 from chat.proxy.tokens import TokenCount, estimate_completion
-from chat.proxy.validation import validate_chat
 from gateway_project.middleware import new_request_id
 from models_catalog.selectors import Snapshot, asnapshot
 
@@ -74,6 +73,10 @@ class Exchange:
     status: int = 0
     error: ProxyError | None = None
     settled: bool = False
+
+    @property
+    def call(self) -> upstream_call.UpstreamCall:
+        return upstream_call.for_endpoint(self.endpoint)
 
     @property
     def deadline(self) -> float:
@@ -136,7 +139,7 @@ async def serve(*, principal: Principal, source: str, load_body: Callable[[], Aw
             raise
         opened = await router.open_upstream(
             principal=principal, snapshot=exchange.snapshot, model_ids=exchange.model_ids, body=exchange.body,
-            stream=exchange.stream, attempts=exchange.attempts, deadline=exchange.deadline,
+            stream=exchange.stream, attempts=exchange.attempts, deadline=exchange.deadline, call=exchange.call,
         )
         exchange.model_used = opened.model.model_id
         if exchange.stream:
@@ -190,7 +193,7 @@ async def _admit(exchange: Exchange, body: dict) -> None:
     """Validate, resolve the model, admit against limits and reserve credit. Raise ProxyError when refused."""
     log_row.refuse_when_backlogged()
     exchange.body = body
-    validate_chat(body)
+    exchange.call.validate(body)
     principal = exchange.principal
     snapshot = await asnapshot()
     requested = body["model"].strip()
@@ -232,7 +235,7 @@ async def _deliver_whole(exchange: Exchange, opened: router.Opened, delivery: De
         raise ProxyError(504, "The upstream did not finish its answer in time.", code="upstream_timeout") from exc
     finally:
         opened.response.release()
-    raw = opened.adapter.chat_response(raw, model=opened.model.model_id)
+    raw = exchange.call.answer(opened.adapter, raw, model=opened.model.model_id)
     try:
         parsed = orjson.loads(raw)
     except orjson.JSONDecodeError:

@@ -34,7 +34,7 @@ ACCOUNT_PATHS = frozenset({
     "organizations", "workspaces", "byok", "integrations", "billing",
 })
 # Served by the gateway's own routes; forwarding them would skip admission and accounting.
-OWN_PATHS = frozenset({"chat", "models"})
+OWN_PATHS = frozenset({"chat", "models", "messages", "responses", "completions", "embeddings"})
 
 _HOP_BY_HOP = {b"connection", b"keep-alive", b"transfer-encoding", b"te", b"trailer", b"upgrade",
                b"content-length", b"content-encoding", b"host", b"authorization", b"x-client-api-key", b"x-api-key",

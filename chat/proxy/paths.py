@@ -107,6 +107,10 @@ V1_ROUTES: tuple[Route, ...] = (
     Route("POST", "/v1/messages/count_tokens", "messages_count_tokens"),
     Route("GET", "/v1/models", "models_list"),
     Route("GET", "/v1/models/{id}", "model_detail"),
+    Route("POST", "/v1/responses", "responses"),
+    Route("GET", "/v1/responses/{response_id}", "response_detail"),
+    Route("POST", "/v1/completions", "completions"),
+    Route("POST", "/v1/embeddings", "embeddings"),
     Route("*", "/v1/{upstream_path}", "passthrough"),
 )
 

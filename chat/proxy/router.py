@@ -28,6 +28,7 @@ from chat.proxy import capacity, pool
 from chat.proxy.attempt import Attempt, Blame, Opened, Result, Verdict, attempt, sent_count
 from chat.proxy.errors import ProxyError
 from chat.proxy.pool import Credential
+from chat.proxy.upstream_call import CHAT, UpstreamCall
 from models_catalog import health as model_health
 from models_catalog.selectors import ModelInfo, Snapshot
 
@@ -122,6 +123,7 @@ async def open_upstream(
     stream: bool,
     attempts: list[Attempt],
     deadline: float,
+    call: UpstreamCall = CHAT,
 ) -> Opened:
     """Return the first good upstream answer, or raise the ProxyError the client should see.
 
@@ -162,7 +164,7 @@ async def open_upstream(
                 if block is not None:
                     walk.skip(model, cred, block, first_round=round_no == 0)
                     continue
-                result = await attempt(model, cred, body, stream, deadline, health[cred.account])
+                result = await attempt(model, cred, body, stream, deadline, health[cred.account], call)
                 attempts.append(result.record)
                 await model_health.arecord(attempt=result.record.as_log(), stream=stream,
                                            tools=bool(body.get("tools")), until=result.until)

@@ -83,6 +83,9 @@ def _text_chars(body: dict, non_text_part: int) -> tuple[int, int]:
                 if isinstance(part, dict):
                     text = part.get("text", "")
                     chars += (len(text) if isinstance(text, str) else 0) + non_text_part * (part.get("type") != "text")
+    pieces = body.get("input")  # an embeddings request
+    for piece in [pieces] if isinstance(pieces, str) else pieces if isinstance(pieces, list) else ():
+        chars += len(piece) if isinstance(piece, str) else len(piece) * CHARS_PER_TOKEN if isinstance(piece, list) else 0
     return chars, len(messages)
 
 

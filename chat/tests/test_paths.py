@@ -53,7 +53,7 @@ def test_wrong_method_on_a_known_route_is_405_with_allow():
 
 def test_every_route_of_the_table_is_reachable_by_its_own_template():
     for route in V1_ROUTES:
-        concrete = route.template.replace("{id}", "some/model").replace("{upstream_path}", "embeddings")
+        concrete = route.template.replace("{id}", "some/model").replace("{upstream_path}", "providers")
         method = "POST" if route.method == "*" else route.method
         assert match(method, normalise(concrete.encode()))[0] == route
 

@@ -174,7 +174,7 @@ def test_suite_never_reads_a_developers_env_file(tmp_path, monkeypatch):
 
 
 def test_passthrough_paths_default_and_parse_as_plain_prefixes():
-    assert config.load(_env(GATEWAY_PASSTHROUGH_PATHS=None)).passthrough_paths == ("embeddings", "providers")
+    assert config.load(_env(GATEWAY_PASSTHROUGH_PATHS=None)).passthrough_paths == ("providers",)
     loaded = config.load(_env(GATEWAY_PASSTHROUGH_PATHS=" /embeddings/ , models/x:free/endpoints", GATEWAY_PASSTHROUGH="0"))
     assert loaded.passthrough_paths == ("embeddings", "models/x:free/endpoints") and loaded.passthrough is False
     assert config.load(_env(GATEWAY_PASSTHROUGH_PATHS="")).passthrough_paths == ()

@@ -204,7 +204,11 @@ MATRIX = (
     ("POST", "/v1/messages/count_tokens", 401, 200, 200, 200),
     ("GET", "/v1/models", 401, 200, 200, 200),
     ("GET", "/v1/models/{id}", 401, 200, 200, 200),
-    ("POST", "/v1/{upstream_path}", 401, 200, 200, 200),
+    ("GET", "/v1/{upstream_path}", 401, 200, 200, 200),
+    ("POST", "/v1/responses", 401, 200, 200, 200),
+    ("GET", "/v1/responses/{response_id}", 401, 200, 404, 404),  # the owner's only; others are told it does not exist
+    ("POST", "/v1/completions", 401, 200, 200, 200),
+    ("POST", "/v1/embeddings", 401, 200, 200, 200),
 )
 
 

@@ -18,6 +18,10 @@ class Adapter:
         """Return the provider's whole answer as OpenAI chat.completion JSON bytes."""
         raise NotImplementedError
 
+    def embeddings_request(self, *, base_url: str, api_key: str, body: dict) -> tuple[str, dict[str, str], bytes] | None:
+        """Return (url, headers, payload) for POSTing an OpenAI embeddings ``body``; None when the provider has none."""
+        return None
+
     def stream_translator(self, *, model: str) -> Callable[[bytes], list[bytes]] | None:
         """Return a function from one provider SSE event to OpenAI SSE events, or None to relay as is."""
         raise NotImplementedError
@@ -48,6 +52,10 @@ class OpenAICompatible(Adapter):
         if api_key:
             headers["Authorization"] = f"Bearer {api_key}"
         return f"{base_url}/chat/completions", headers, orjson.dumps(body)
+
+    def embeddings_request(self, *, base_url: str, api_key: str, body: dict) -> tuple[str, dict[str, str], bytes]:
+        url, headers, payload = self.chat_request(base_url=base_url, api_key=api_key, body=body)
+        return f"{base_url}/embeddings", headers, payload
 
     def chat_response(self, raw: bytes, *, model: str) -> bytes:
         return raw

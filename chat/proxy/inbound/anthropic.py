@@ -19,7 +19,7 @@ from chat.proxy.errors import ANTHROPIC, OPENAI, ProxyError
 from chat.proxy.inbound.anthropic_answer import AnthropicDelivery
 from chat.proxy.tokens import estimate_request
 
-__all__ = ["ENDPOINT", "api_of", "count_tokens", "delivery", "to_chat"]
+__all__ = ["ENDPOINT", "Inbound", "api_of", "count_tokens", "to_chat"]
 
 ENDPOINT = "messages"
 ROLES = ("user", "assistant")
@@ -32,9 +32,16 @@ def api_of(segments: tuple[str, ...]) -> str:
     return ANTHROPIC if segments[:2] == ("v1", "messages") else OPENAI
 
 
-def delivery(inner):
-    """The ``Delivery`` that turns the exchange's answer into Anthropic's, over the transport's ``inner`` one."""
-    return AnthropicDelivery(inner)
+class Inbound:
+    """One Messages request: its chat body, and the ``Delivery`` that turns the answer into Anthropic's."""
+
+    endpoint = ENDPOINT
+
+    async def chat_body(self, body: dict) -> dict:
+        return to_chat(body)
+
+    def delivery(self, inner):
+        return AnthropicDelivery(inner)
 
 
 def _bad(message: str, code: str = "invalid_value", param: str | None = None) -> ProxyError:
