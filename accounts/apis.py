@@ -12,7 +12,7 @@ from accounts import selectors, services
 from accounts.models import BudgetPeriod, GatewayKey, LedgerEntry, Role, UpstreamKey
 from accounts.permissions import IsAdmin
 from accounts.serializers import gateway_key_out, user_out
-from gateway_project.errors import ApiError
+from gateway_project.errors import ApiError, found
 from gateway_project.money import money
 from gateway_project.pagination import paginated
 from gateway_project.validators import (
@@ -72,9 +72,7 @@ class GatewayKeyDetailApi(APIView):
         name = api_text(GatewayKey, "name", required=False)
 
     def _key(self, request, key_id: int):
-        key = selectors.gateway_key_get(key_id=key_id, user=request.user)
-        if key is None:
-            raise ApiError("Not found.", status_code=404)
+        key = found(selectors.gateway_key_get(key_id=key_id, user=request.user), "No such key.")
         return key
 
     def patch(self, request, key_id: int):
@@ -110,9 +108,7 @@ def _limit_changes(validated: dict) -> dict:
 
 
 def _admin_user(user_id: int):
-    user = selectors.user_get(user_id=user_id)
-    if user is None:
-        raise ApiError("Not found.", status_code=404)
+    user = found(selectors.user_get(user_id=user_id), "No such user.")
     return user
 
 
@@ -201,9 +197,7 @@ class AdminKeyDetailApi(APIView):
         enabled = serializers.BooleanField(required=False)
 
     def patch(self, request, key_id: int):
-        key = selectors.gateway_key_get(key_id=key_id)
-        if key is None:
-            raise ApiError("Not found.", status_code=404)
+        key = found(selectors.gateway_key_get(key_id=key_id), "No such key.")
         data = self.InputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         changes = _limit_changes({k: v for k, v in data.validated_data.items() if k != "enabled"})
@@ -270,9 +264,7 @@ class AdminUpstreamKeyDetailApi(APIView):
     permission_classes = [IsAdmin]
 
     def patch(self, request, upstream_key_id: int):
-        record = selectors.upstream_key_get(key_id=upstream_key_id)
-        if record is None:
-            raise ApiError("Not found.", status_code=404)
+        record = found(selectors.upstream_key_get(key_id=upstream_key_id), "No such key.")
         data = KnownLimitsIn(data=request.data)
         data.is_valid(raise_exception=True)
         changes = _known_limits(data.validated_data)
