@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from decimal import Decimal, InvalidOperation
 
 from django import template
@@ -19,3 +20,21 @@ def usd(value) -> str:
     text = format(amount.normalize(), "f")
     whole, _, cents = text.partition(".")
     return f"{whole}.{cents.ljust(2, '0')}"
+
+
+@register.filter
+def per_million(value) -> str:
+    """A price per token as dollars per million tokens: 0.0000008 -> "0.80"; "—" when unknown."""
+    if value is None or value == "":
+        return "—"
+    try:
+        amount = Decimal(value) * 1_000_000
+    except (InvalidOperation, TypeError, ValueError):
+        return "—"
+    return usd(amount.quantize(Decimal("0.0001")) if amount < 1 else amount.quantize(Decimal("0.01")))
+
+
+@register.filter
+def as_json(value) -> str:
+    """A value as JSON text (preset parameters are shown and edited as JSON, never Python's repr)."""
+    return json.dumps(value if value is not None else {}, ensure_ascii=False, sort_keys=True)

@@ -174,6 +174,7 @@ MATRIX = (
     ("GET", "console/models/", 302, 403, 403, 200),
     ("POST", "console/models/sync", 302, 403, 403, 302),
     ("POST", "console/models/<int:model_pk>/toggle", 302, 403, 403, 302),
+    ("POST", "console/models/bulk", 302, 403, 403, 400),
     ("POST", "console/models/providers", 302, 403, 403, 400),
     ("POST", "console/models/aliases", 302, 403, 403, 400),
     ("POST", "console/models/aliases/delete", 302, 403, 403, 400),
