@@ -35,6 +35,10 @@ def upstream_key_list() -> QuerySet[UpstreamKey]:
     return UpstreamKey.objects.all()
 
 
+def upstream_key_get(*, key_id: int) -> UpstreamKey | None:
+    return UpstreamKey.objects.filter(pk=key_id).first()
+
+
 def credit_balance(*, user: User) -> CreditAccount:
     account, _ = CreditAccount.objects.get_or_create(user=user)
     return account

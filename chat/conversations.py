@@ -163,6 +163,10 @@ _BY_CODE = {
     "model_not_found": "This model is no longer available. Start a new conversation with another model.",
     "model_not_allowed": "You may not use this model. Start a new conversation with one of your models.",
     "upstream_timeout": "The model took too long to answer. Send again, or try another model.",
+    "byok_key_refused": "OpenRouter refused your own key. Fix or remove it in Settings; without it the server "
+    "pool answers.",
+    "byok_out_of_credits": "Your own OpenRouter key is out of credits. Top it up, or remove it in Settings to "
+    "use the server pool.",
 }
 
 
