@@ -123,3 +123,14 @@ def test_pool_keys_are_tested_disabled_and_deleted_in_the_browser(gateway, sim, 
     screenshot(page, "console-pool-import-error")
     page.problems[:] = [p for p in page.problems if not p.startswith("dialog: Delete key")]
     assert page.problems == []
+
+
+def test_the_django_admins_sync_button_works_under_the_csp(gateway, page):
+    admin = make_user(admin=True)
+    log_in(page, gateway.url, admin.email)
+    page.goto("/django-admin/models_catalog/catalogmodel/")
+    page.get_by_role("link", name="Sync models now").click()
+    expect(page.locator("#sync-status")).to_contain_text("Added")
+    page.wait_for_load_state("load")
+    assert CatalogModel.objects.exists()
+    assert page.problems == []
