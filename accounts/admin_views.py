@@ -9,7 +9,7 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_POST
 
-from accounts import registration, selectors, services
+from accounts import registration, selectors, services, upstream_check
 from accounts.forms import CreditsForm, PoolImportForm, PoolKeyForm
 from accounts.models import Role, UpstreamKey, User
 from accounts.permissions import admin_page
@@ -207,7 +207,7 @@ def upstream_key_test(request: HttpRequest, pool_key_id: int) -> HttpResponse:
     """Ask the upstream about one stored key (``GET /key``) and say what it answered."""
     record = _pool_key(pool_key_id)
     try:
-        info = services.upstream_key_test(record=record)
+        info = upstream_check.pool_key_check(record)
     except ApiError as exc:
         messages.error(request, f"Key …{record.last4}: {exc.message.replace('; nothing was saved', '')}")
     else:

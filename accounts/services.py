@@ -25,7 +25,7 @@ from accounts.models import (
     UserUpstreamKey,
 )
 from accounts.secrets_util import display_prefix, hash_secret, last4, new_gateway_secret
-from accounts.upstream_check import KeyInfo, upstream_key_check
+from accounts.upstream_check import upstream_key_check
 from gateway_project import invalidation
 from gateway_project.errors import ApiError
 from gateway_project.validators import API_KEY_MAX_LENGTH, API_KEY_MIN_LENGTH, decimal_shape, max_length
@@ -252,11 +252,6 @@ def upstream_key_delete(*, record: UpstreamKey) -> None:
     """Remove a stored pool key for good (every process reloads the pool)."""
     record.delete()
     invalidation.announce(invalidation.UPSTREAM_POOL)
-
-
-def upstream_key_test(*, record: UpstreamKey) -> KeyInfo:
-    """Ask the upstream about a stored pool key (``GET /key``); raise ApiError when it refuses it."""
-    return upstream_key_check(crypto.decrypt(record.encrypted))
 
 
 # ---------------------------------------------------------------- encryption rotation

@@ -65,3 +65,10 @@ def upstream_key_check(api_key: str) -> KeyInfo:
     return KeyInfo(label=label[:100] if isinstance(label, str) else "", limit=_number(data.get("limit")),
                    usage=_number(data.get("usage")),
                    free_tier=data.get("is_free_tier") if isinstance(data.get("is_free_tier"), bool) else None)
+
+
+def pool_key_check(record) -> KeyInfo:
+    """Ask the upstream about a stored pool key (an ``UpstreamKey``); raise ApiError when it refuses it."""
+    from accounts import crypto
+
+    return upstream_key_check(crypto.decrypt(record.encrypted))
