@@ -14,4 +14,7 @@ urlpatterns = [
     path("upstream-keys/add", admin_views.upstream_key_add, name="console-upstream-key-add"),
     path("upstream-keys/import", admin_views.upstream_keys_import, name="console-upstream-keys-import"),
     path("upstream-keys/<int:upstream_key_id>/limits", admin_views.upstream_key_limits, name="console-upstream-key-limits"),
+    path("upstream-keys/<int:pool_key_id>/enabled", admin_views.upstream_key_enabled, name="console-upstream-key-enabled"),
+    path("upstream-keys/<int:pool_key_id>/test", admin_views.upstream_key_test, name="console-upstream-key-test"),
+    path("upstream-keys/<int:pool_key_id>/delete", admin_views.upstream_key_remove, name="console-upstream-key-delete"),
 ]

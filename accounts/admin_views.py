@@ -9,9 +9,9 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_POST
 
-from accounts import registration, selectors, services
+from accounts import registration, selectors, services, upstream_check
 from accounts.forms import CreditsForm, PoolImportForm, PoolKeyForm, PoolKeyLimitsForm
-from accounts.models import Role, User
+from accounts.models import Role, UpstreamKey, User
 from accounts.permissions import admin_page
 from gateway_project.errors import ApiError, found
 from gateway_project.forms import form_problem
@@ -108,9 +108,7 @@ def user_credits(request: HttpRequest, user_id: int) -> HttpResponse:
     return _user_row(request, user, notice=f"balance is now ${usd(entry.balance_after)}.")
 
 
-@require_GET
-@admin_page
-def upstream_keys_page(request: HttpRequest) -> HttpResponse:
+def _upstream_keys_page(request: HttpRequest, *, status: int = 200, **extra) -> HttpResponse:
     from datetime import UTC, datetime
 
     from chat.proxy.pool import pool_report
@@ -118,9 +116,15 @@ def upstream_keys_page(request: HttpRequest) -> HttpResponse:
     health = pool_report()
     for row in health:
         row["until"] = datetime.fromtimestamp(row["until"], tz=UTC) if row["until"] else None
-    return render(request, "console/upstream_keys.html", {"keys": selectors.upstream_key_list(), "health": health,
-                                                          "free_rpm": settings.GATEWAY.openrouter_free_rpm,
-                                                          "free_rpd": settings.GATEWAY.openrouter_free_rpd})
+    return render(request, "console/upstream_keys.html", {
+        "keys": selectors.upstream_key_list(), "health": health, "free_rpm": settings.GATEWAY.openrouter_free_rpm,
+        "free_rpd": settings.GATEWAY.openrouter_free_rpd, **extra}, status=status)
+
+
+@require_GET
+@admin_page
+def upstream_keys_page(request: HttpRequest) -> HttpResponse:
+    return _upstream_keys_page(request)
 
 
 @require_POST
@@ -155,21 +159,65 @@ def upstream_key_limits(request: HttpRequest, upstream_key_id: int) -> HttpRespo
 @require_POST
 @admin_page
 def upstream_keys_import(request: HttpRequest) -> HttpResponse:
+    """Import keys from a file or pasted text; refused input keeps the pasted text and names the bad line."""
     upload = request.FILES.get("file")
-    raw = upload.read(IMPORT_MAX_BYTES + 1) if upload else request.POST.get("keys", "").encode()
+    pasted = "" if upload else request.POST.get("keys", "")
+    raw = upload.read(IMPORT_MAX_BYTES + 1) if upload else pasted.encode()
     form = PoolImportForm(request.POST)
+    error = ""
     if not form.is_valid():
-        messages.error(request, form_problem(form))
-        return redirect("console-upstream-keys")
-    if len(raw) > IMPORT_MAX_BYTES:
-        messages.error(request, "The file is larger than 1 MB.")
-        return redirect("console-upstream-keys")
-    try:
-        result = services.upstream_keys_import(text=raw.decode("utf-8"), account=form.cleaned_data["account"])
-    except UnicodeDecodeError:
-        messages.error(request, "The file is not UTF-8 text.")
-    except ApiError as exc:
-        messages.error(request, exc.message)
+        error = form_problem(form)
+    elif len(raw) > IMPORT_MAX_BYTES:
+        error = "The file is larger than 1 MB."
     else:
-        messages.success(request, f"Imported: {result['added']} added, {result['existing']} already in the pool.")
+        try:
+            result = services.upstream_keys_import(text=raw.decode("utf-8"), account=form.cleaned_data["account"])
+        except UnicodeDecodeError:
+            error = "The file is not UTF-8 text."
+        except ApiError as exc:
+            error = exc.message + ("" if pasted else " (in the file)")
+    if error:  # the admin's own paste comes back in the form (never stored, never logged) to be corrected
+        return _upstream_keys_page(request, status=400, import_error=error, import_text=pasted[:IMPORT_MAX_BYTES],
+                                   import_account=request.POST.get("account", "")[:100])
+    messages.success(request, f"Imported: {result['added']} added, {result['existing']} already in the pool.")
+    return redirect("console-upstream-keys")
+
+
+def _pool_key(key_id: int) -> UpstreamKey:
+    return found(selectors.upstream_key_get(key_id=key_id), "No such pool key.")
+
+
+@require_POST
+@admin_page
+def upstream_key_enabled(request: HttpRequest, pool_key_id: int) -> HttpResponse:
+    record = _pool_key(pool_key_id)
+    wanted = request.POST.get("enabled", "")
+    if wanted not in ("true", "false"):
+        messages.error(request, "Say enabled=true or enabled=false.")
+        return _upstream_keys_page(request, status=400)
+    services.upstream_key_set_enabled(record=record, enabled=wanted == "true")
+    messages.success(request, f"Key …{record.last4} is {'back in' if record.enabled else 'out of'} the pool.")
+    return redirect("console-upstream-keys")
+
+
+@require_POST
+@admin_page
+def upstream_key_remove(request: HttpRequest, pool_key_id: int) -> HttpResponse:
+    record = _pool_key(pool_key_id)
+    services.upstream_key_delete(record=record)
+    messages.success(request, f"Key …{record.last4} is deleted.")
+    return redirect("console-upstream-keys")
+
+
+@require_POST
+@admin_page
+def upstream_key_test(request: HttpRequest, pool_key_id: int) -> HttpResponse:
+    """Ask the upstream about one stored key (``GET /key``) and say what it answered."""
+    record = _pool_key(pool_key_id)
+    try:
+        info = upstream_check.pool_key_check(record)
+    except ApiError as exc:
+        messages.error(request, f"Key …{record.last4}: {exc.message.replace('; nothing was saved', '')}")
+    else:
+        messages.success(request, f"Key …{record.last4} works ({info.summary()}).")
     return redirect("console-upstream-keys")

@@ -36,7 +36,7 @@ def upstream_key_list() -> QuerySet[UpstreamKey]:
 
 
 def upstream_key_get(*, key_id: int) -> UpstreamKey | None:
-    return UpstreamKey.objects.filter(id=key_id).first()
+    return UpstreamKey.objects.filter(pk=key_id).first()
 
 
 def credit_balance(*, user: User) -> CreditAccount:

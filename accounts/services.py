@@ -25,6 +25,7 @@ from accounts.models import (
     UserUpstreamKey,
 )
 from accounts.secrets_util import display_prefix, hash_secret, last4, new_gateway_secret
+from accounts.upstream_check import upstream_key_check
 from gateway_project import invalidation
 from gateway_project.errors import ApiError
 from gateway_project.validators import API_KEY_MAX_LENGTH, API_KEY_MIN_LENGTH, decimal_shape, max_length
@@ -172,13 +173,15 @@ def api_key_clean(api_key: str) -> str:
     return api_key
 
 
-@transaction.atomic
 def user_upstream_key_set(*, user: User, api_key: str) -> UserUpstreamKey:
+    """Save the user's own upstream key once the upstream accepts it (``GET /key``); a refused key saves nothing."""
     api_key = api_key_clean(api_key)
-    record, _ = UserUpstreamKey.objects.update_or_create(
-        user=user, defaults={"encrypted": crypto.encrypt(api_key), "last4": last4(api_key)}
-    )
-    invalidation.announce(invalidation.PRINCIPALS, detail=str(user.id))
+    upstream_key_check(api_key)  # outside the transaction: a network call holds no database connection open
+    with transaction.atomic():
+        record, _ = UserUpstreamKey.objects.update_or_create(
+            user=user, defaults={"encrypted": crypto.encrypt(api_key), "last4": last4(api_key)}
+        )
+        invalidation.announce(invalidation.PRINCIPALS, detail=str(user.id))
     return record
 
 
@@ -225,13 +228,20 @@ def upstream_key_set_limits(*, record: UpstreamKey, **limits: int | None) -> Ups
 
 
 def upstream_keys_import(*, text: str, account: str = "") -> dict[str, int]:
-    """Add every key of a text file (one a line; blank lines and ``#`` comments skipped)."""
+    """Add every key of a text file (one a line; blank lines and ``#`` comments skipped).
+
+    A line that is not a key refuses the whole import, naming its line number (never its text: it may be a key).
+    """
     added = existing = 0
-    lines = [line.strip() for line in text.splitlines()]
-    keys = [line for line in lines if line and not line.startswith("#")]
-    for bad in keys:
-        if not api_key_looks_valid(bad):
-            raise ApiError("Every line must hold one API key; nothing was imported.", status_code=400)
+    numbered = [(n, line.strip()) for n, line in enumerate(text.splitlines(), start=1)]
+    numbered = [(n, line) for n, line in numbered if line and not line.startswith("#")]
+    bad = [n for n, line in numbered if not api_key_looks_valid(line)]
+    if bad:
+        lines = ", ".join(str(n) for n in bad[:10]) + (" and more" if len(bad) > 10 else "")
+        raise ApiError(f"Line{'s' if len(bad) > 1 else ''} {lines} {'do' if len(bad) > 1 else 'does'} not hold one "
+                       f"API key (one word of {API_KEY_MIN_LENGTH} to {API_KEY_MAX_LENGTH} printable characters); "
+                       "nothing was imported.", status_code=400, extra={"lines": bad[:100]})
+    keys = [line for _, line in numbered]
     with transaction.atomic():
         for key in keys:
             if UpstreamKey.objects.filter(key_hash=hash_secret(key)).exists():
@@ -240,6 +250,22 @@ def upstream_keys_import(*, text: str, account: str = "") -> dict[str, int]:
                 upstream_key_add(api_key=key, account=account)
                 added += 1
     return {"added": added, "existing": existing}
+
+
+@transaction.atomic
+def upstream_key_set_enabled(*, record: UpstreamKey, enabled: bool) -> UpstreamKey:
+    """Take a stored pool key out of routing, or put it back (every process reloads the pool)."""
+    record.enabled = enabled
+    record.save(update_fields=["enabled"])
+    invalidation.announce(invalidation.UPSTREAM_POOL)
+    return record
+
+
+@transaction.atomic
+def upstream_key_delete(*, record: UpstreamKey) -> None:
+    """Remove a stored pool key for good (every process reloads the pool)."""
+    record.delete()
+    invalidation.announce(invalidation.UPSTREAM_POOL)
 
 
 # ---------------------------------------------------------------- encryption rotation

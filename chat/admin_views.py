@@ -63,8 +63,15 @@ def logs(request: HttpRequest) -> HttpResponse:
         "error": error,
         "status_choices": ["", "ok", "error", "200", "400", "401", "402", "404", "429", "500", "502", "503"],
     }
-    template = "console/logs.html#table" if request.htmx else "console/logs.html"
-    return render(request, template, context, status=400 if error else 200)
+    # htmx swaps the filters and the table together, so Back restores both; a history
+    # restore (Back after the cache dropped the page) needs the whole page.
+    partial = request.htmx and not request.htmx.history_restore_request
+    response = render(request, "console/logs.html#view" if partial else "console/logs.html", context,
+                      status=400 if error else 200)
+    if partial:  # the address the table now shows, set by the server so it is never one step behind
+        shown = {**query, **({"page": str(page.number)} if page.number > 1 else {})}
+        response["HX-Push-Url"] = request.path + (f"?{urlencode(shown)}" if shown else "")
+    return response
 
 
 @require_GET

@@ -13,7 +13,7 @@ from asgiref.sync import sync_to_async
 
 from accounts.principals import Principal
 from chat import selectors
-from chat.conversations import astream_turn, content_clean
+from chat.conversations import astream_turn, content_clean, turn_again
 from chat.models import Conversation
 from gateway_project.errors import ApiError, found
 from gateway_project.sse import SseConsumer, error_data
@@ -29,11 +29,15 @@ class ConversationStreamConsumer(SseConsumer):
             user_id=principal.user_id, conversation_id=int(self.scope["url_route"]["kwargs"]["conversation_id"])
         )
         found(conversation, "No such conversation.")
+        if data.get("regenerate") is True:  # answer the last user message again (Retry, Regenerate)
+            await sync_to_async(turn_again)(conversation=conversation)  # 400 when there is none
+            return conversation, None
         content = data.get("content")
         if not isinstance(content, str):
             raise ApiError("content is required.", extra={"param": "content"})
         return conversation, content_clean(content)
 
-    def events(self, *, principal: Principal, prepared: tuple[Conversation, str]) -> AsyncIterator[tuple[str, object]]:
+    def events(self, *, principal: Principal,
+               prepared: tuple[Conversation, str | None]) -> AsyncIterator[tuple[str, object]]:
         conversation, content = prepared
         return astream_turn(principal=principal, conversation=conversation, content=content)

@@ -30,9 +30,14 @@ MAX_SYSTEM_PROMPT = 8_000
 TITLE_LENGTH = 60
 
 
+_MARKUP = re.compile(r"(\*\*|__|~~|`+|^\s*(?:#{1,6}|>|[-*+]|\d+\.)\s+|\[([^\]]*)\]\([^)]*\))", re.MULTILINE)
+
+
 def title_from(text: str) -> str:
-    """Return a conversation title made from a first message: one line, at most 60 characters."""
-    line = re.sub(r"\s+", " ", text).strip()
+    """Return a conversation title made from a first message: plain text (no Markdown marks), one line,
+    at most 60 characters."""
+    plain = _MARKUP.sub(lambda m: m.group(2) or "", text)
+    line = re.sub(r"\s+", " ", plain).strip() or re.sub(r"\s+", " ", text).strip()
     return line if len(line) <= TITLE_LENGTH else line[: TITLE_LENGTH - 1].rstrip() + "…"
 
 
@@ -85,6 +90,8 @@ class Turn:
     conversation: Conversation
     user_message: Message
     body: dict
+    fresh: bool = True  # the user message was stored for this turn (a refusal removes it)
+    replaces: tuple[int, ...] = ()  # answers a regenerated turn replaces once it has a new one
 
 
 def content_clean(content: str) -> str:
@@ -99,32 +106,57 @@ def content_clean(content: str) -> str:
     return content
 
 
+def _chat_body(conversation: Conversation, history: list[Message]) -> dict:
+    messages = [{"role": "system", "content": conversation.system_prompt}] if conversation.system_prompt else []
+    messages += [{"role": m.role, "content": m.content} for m in history if m.role != Message.Role.SYSTEM]
+    body: dict = {"model": conversation.model, "messages": messages}
+    if conversation.temperature is not None:
+        body["temperature"] = conversation.temperature
+    return body
+
+
 @transaction.atomic
 def turn_begin(*, conversation: Conversation, content: str) -> Turn:
     """Store the user's message and return the chat body for the whole conversation."""
     content = content_clean(content)
     user_message = Message.objects.create(conversation=conversation, role=Message.Role.USER, content=content)
-    messages = [{"role": "system", "content": conversation.system_prompt}] if conversation.system_prompt else []
-    messages += [{"role": m.role, "content": m.content} for m in conversation.messages.exclude(role="system")]
-    body: dict = {"model": conversation.model, "messages": messages}
-    if conversation.temperature is not None:
-        body["temperature"] = conversation.temperature
-    return Turn(conversation=conversation, user_message=user_message, body=body)
+    return Turn(conversation=conversation, user_message=user_message,
+                body=_chat_body(conversation, list(conversation.messages.all())))
+
+
+def turn_again(*, conversation: Conversation) -> Turn:
+    """Answer the last user message again (Regenerate, or Retry after a stopped or failed answer).
+
+    The answers after it stay until the new answer is stored (turn_finish replaces them); raise ApiError
+    (400) when the conversation has no user message to answer.
+    """
+    history = list(conversation.messages.all())
+    last_user = next((i for i in range(len(history) - 1, -1, -1) if history[i].role == Message.Role.USER), None)
+    if last_user is None:
+        raise ApiError("There is no message to answer again; send one.", extra={"param": "regenerate"})
+    return Turn(conversation=conversation, user_message=history[last_user], fresh=False,
+                body=_chat_body(conversation, history[: last_user + 1]),
+                replaces=tuple(m.id for m in history[last_user + 1:]))
 
 
 @transaction.atomic
 def turn_abort(*, turn: Turn) -> None:
     """Forget a turn the gateway refused: the conversation is as it was."""
-    turn.user_message.delete()
+    if turn.fresh:
+        turn.user_message.delete()
 
 
 @transaction.atomic
-def turn_finish(*, turn: Turn, content: str, usage: dict | None, request_id: str, model: str) -> Message:
-    """Store the answer, and title the conversation after its first message when it has none."""
+def turn_finish(*, turn: Turn, content: str, usage: dict | None, request_id: str, model: str,
+                finish: str = "") -> Message:
+    """Store the answer (``finish`` says how it ended: "", stopped, failed, length), and title the conversation
+    after its first message when it has none. A regenerated answer replaces the ones it was asked instead of."""
     usage = usage or {}
+    if turn.replaces:
+        Message.objects.filter(conversation=turn.conversation, id__in=turn.replaces).delete()
     answer = Message.objects.create(
         conversation=turn.conversation, role=Message.Role.ASSISTANT, content=content,
-        model=model or turn.conversation.model, request_id=request_id,
+        model=model or turn.conversation.model, request_id=request_id, finish=finish,
         prompt_tokens=int(usage.get("prompt_tokens") or 0), completion_tokens=int(usage.get("completion_tokens") or 0),
     )
     conversation = turn.conversation
@@ -144,7 +176,7 @@ def message_out(message: Message) -> dict:
     return {
         "id": message.id, "role": message.role, "content": message.content, "model": message.model,
         "promptTokens": message.prompt_tokens, "completionTokens": message.completion_tokens,
-        "createdAt": message.created_at.isoformat(),
+        "finish": message.finish, "createdAt": message.created_at.isoformat(),
     }
 
 
@@ -164,6 +196,10 @@ _BY_CODE = {
     "model_not_found": "This model is no longer available. Start a new conversation with another model.",
     "model_not_allowed": "You may not use this model. Start a new conversation with one of your models.",
     "upstream_timeout": "The model took too long to answer. Send again, or try another model.",
+    "byok_key_refused": "OpenRouter refused your own key. Fix or remove it in Settings; without it the server "
+    "pool answers.",
+    "byok_out_of_credits": "Your own OpenRouter key is out of credits. Top it up, or remove it in Settings to "
+    "use the server pool.",
 }
 
 
@@ -210,23 +246,29 @@ def message_send(*, principal: Principal, conversation: Conversation, content: s
     return {"message": message_out(answer), "title": conversation.title, "usage": _usage_out(reply.get("usage"))}
 
 
-async def astream_turn(*, principal: Principal, conversation: Conversation, content: str) -> AsyncIterator[tuple]:
+async def astream_turn(*, principal: Principal, conversation: Conversation, content: str | None) -> AsyncIterator[tuple]:
     """Yield ``("token", delta)`` events, then ``("done", {...})`` or ``("error", {...})``.
 
-    Raise ApiError (bad input, see content_clean()) before anything is yielded. Cancelling the consumer
-    (the client went away, or pressed stop) closes the gateway stream, which
-    cancels the upstream request; the text so far is kept as the answer.
+    ``content`` None answers the last user message again (see turn_again()). Raise ApiError (bad input,
+    see content_clean()) before anything is yielded. Cancelling the consumer (the client went away, or
+    pressed stop) closes the gateway stream, which cancels the upstream request; the text so far is kept
+    as the answer, marked stopped (or failed, after an error; or length, when the model was cut off).
     """
-    turn = await sync_to_async(turn_begin)(conversation=conversation, content=content)
+    if content is None:
+        turn = await sync_to_async(turn_again)(conversation=conversation)
+    else:
+        turn = await sync_to_async(turn_begin)(conversation=conversation, content=content)
     chunks = inprocess.stream(principal=principal, body=turn.body, source="playground")
     parts: list[str] = []
     usage: dict | None = None
-    request_id = model = ""
+    request_id = model = finish = ""
     try:
         async for chunk in chunks:
             request_id = (chunk.get("_gateway") or {}).get("requestId", request_id)
             model = chunk.get("model") or model
             usage = chunk.get("usage") or usage
+            if any((c.get("finish_reason") == "length") for c in chunk.get("choices") or [] if isinstance(c, dict)):
+                finish = "length"
             if "error" in chunk:
                 # A failure after the first token: the gateway's final error chunk (see chat.proxy.inprocess.stream).
                 error = chunk["error"] if isinstance(chunk["error"], dict) else {}
@@ -234,7 +276,7 @@ async def astream_turn(*, principal: Principal, conversation: Conversation, cont
                 yield "error", error_out(refusal)
                 if parts:
                     await sync_to_async(turn_finish)(turn=turn, content="".join(parts), usage=usage,
-                                                     request_id=request_id, model=model)
+                                                     request_id=request_id, model=model, finish="failed")
                 else:
                     await sync_to_async(turn_abort)(turn=turn)
                 return
@@ -251,12 +293,13 @@ async def astream_turn(*, principal: Principal, conversation: Conversation, cont
         await chunks.aclose()
         if parts:
             await asyncio.shield(sync_to_async(turn_finish)(turn=turn, content="".join(parts), usage=usage,
-                                                            request_id=request_id, model=model))
+                                                            request_id=request_id, model=model, finish="stopped"))
         else:
             await asyncio.shield(sync_to_async(turn_abort)(turn=turn))
         raise
     finally:
         await chunks.aclose()
     answer = await sync_to_async(turn_finish)(turn=turn, content="".join(parts), usage=usage,
-                                              request_id=request_id, model=model)
-    yield "done", {"messageId": answer.id, "title": turn.conversation.title, "usage": _usage_out(usage)}
+                                              request_id=request_id, model=model, finish=finish)
+    yield "done", {"messageId": answer.id, "title": turn.conversation.title, "usage": _usage_out(usage),
+                   "finish": finish}

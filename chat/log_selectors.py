@@ -1,7 +1,7 @@
 """Reads of the request log: filtered lists, one row, and CSV rows for the export.
 
 Filters come from query strings (the REST API and the console pages share them):
-``user`` (id or email), ``model`` (requested or used), ``status`` (a code,
+``user`` (id or email), ``model`` (part of the model requested or used, any case), ``status`` (a code,
 ``ok`` or ``error``), ``from`` and ``to`` (ISO dates or datetimes; a bare ``to``
 date includes that whole day).
 """
@@ -13,6 +13,7 @@ import io
 from collections.abc import AsyncIterator, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
+from decimal import Decimal
 
 from asgiref.sync import sync_to_async
 from django.db.models import Q, QuerySet
@@ -98,7 +99,7 @@ def request_log_list(*, filters: LogFilters | None = None, user_id: int | None =
     if f.user:
         rows = rows.filter(user_id=int(f.user)) if _ascii_number(f.user) else rows.filter(user__email__iexact=f.user)
     if f.model:
-        rows = rows.filter(Q(model_used=f.model) | Q(model_requested=f.model))
+        rows = rows.filter(Q(model_used__icontains=f.model) | Q(model_requested__icontains=f.model))
     if f.status == "ok":
         rows = rows.filter(OK_Q)
     elif f.status == "error":
@@ -148,6 +149,8 @@ def _cell(value) -> str:
         return value.isoformat()
     if isinstance(value, bool):
         return "true" if value else "false"
+    if isinstance(value, Decimal):  # a plain decimal: str(Decimal) says 0E-8 for a zero of eight places
+        return format(value, "f")
     text = str(value)
     # A spreadsheet runs a cell that starts like a formula; quote it so it stays text.
     return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") and not _is_number(text) else text

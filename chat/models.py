@@ -72,6 +72,8 @@ class Message(models.Model):
     prompt_tokens = models.PositiveIntegerField(default=0)
     completion_tokens = models.PositiveIntegerField(default=0)
     request_id = models.CharField(max_length=40, blank=True)
+    # How an answer ended: "" complete, else stopped (by the user), failed (after some text), length (cut off).
+    finish = models.CharField(max_length=10, blank=True, default="")
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

@@ -15,7 +15,7 @@ from accounts.principals import require_principal
 from chat import conversations, selectors
 from chat.models import Conversation
 from gateway_project.errors import ApiError, found
-from models_catalog.selectors import user_model_ids
+from models_catalog.selectors import user_usable_models
 
 
 def _temperature(raw: str) -> float | None:
@@ -34,11 +34,13 @@ def _own(request, conversation_id: int) -> Conversation:
 
 
 def _page_context(request, conversation: Conversation | None, **extra) -> dict:
+    my_models = user_usable_models(user_id=request.user.id)
     return {
         "conversations": selectors.conversation_list(user_id=request.user.id)[:100],
         "conversation": conversation,
         "chat_messages": selectors.message_list(conversation=conversation) if conversation else [],
-        "my_models": user_model_ids(user_id=request.user.id),
+        "my_models": my_models,
+        "model_names": {m.model_id: m.name or m.model_id for m in my_models},
         "error": "",
         **extra,
     }
@@ -54,15 +56,26 @@ def playground_page(request):
 @login_required
 @require_POST
 def conversation_new(request):
+    """Start a conversation; with ``content`` (the message box, without JavaScript) also send that first message."""
+    content = request.POST.get("content", "")
     try:
+        if content.strip():
+            conversations.content_clean(content)  # refused before anything is stored
         conversation = conversations.conversation_create(
             user_id=request.user.id, model=request.POST.get("model", ""),
             system_prompt=request.POST.get("system_prompt", ""),
             temperature=_temperature(request.POST.get("temperature", "")),
         )
     except ApiError as exc:
-        context = _page_context(request, None, error=exc.message, model=request.POST.get("model", ""))
+        context = _page_context(request, None, error=exc.message, model=request.POST.get("model", ""), draft=content)
         return render(request, "chat/playground.html", context, status=400)
+    if content.strip():
+        try:
+            conversations.message_send(principal=require_principal(request.user.id), conversation=conversation,
+                                       content=content)
+        except ApiError as exc:
+            context = _page_context(request, conversation, error=exc.message, draft=content)
+            return render(request, "chat/playground.html", context, status=exc.status_code)
     return redirect("conversation", conversation_id=conversation.id)
 
 

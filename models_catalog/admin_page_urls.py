@@ -7,6 +7,7 @@ from models_catalog import views
 urlpatterns = [
     path("models/", views.models_page, name="console-models"),
     path("models/sync", views.models_sync, name="console-models-sync"),
+    path("models/bulk", views.models_bulk, name="console-models-bulk"),
     path("models/<int:model_pk>/toggle", views.model_toggle, name="console-model-toggle"),
     path("models/providers", views.provider_add, name="console-provider-add"),
     path("models/aliases", views.alias_save, name="console-alias-save"),

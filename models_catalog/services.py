@@ -13,6 +13,7 @@ from collections.abc import Iterator
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.utils import timezone
 
 from accounts import crypto
 from gateway_project import invalidation
@@ -165,6 +166,16 @@ def model_toggle(*, model: CatalogModel, enabled: bool | None = None) -> Catalog
     model.save(update_fields=["enabled", "disabled_reason", "updated_at"])
     invalidation.announce(invalidation.CATALOG)
     return model
+
+
+@transaction.atomic
+def models_set_enabled(*, pks: list[int], enabled: bool) -> int:
+    """Turn many catalog models on or off at once (one announcement); return how many changed."""
+    changed = CatalogModel.objects.filter(pk__in=pks).exclude(enabled=enabled).update(
+        enabled=enabled, disabled_reason="" if enabled else "disabled by an admin", updated_at=timezone.now())
+    if changed:
+        invalidation.announce(invalidation.CATALOG)
+    return changed
 
 
 # ---------------------------------------------------------------- aliases, presets, limits

@@ -151,6 +151,21 @@ def model_toggle(request: HttpRequest, model_pk: int) -> HttpResponse:
     return redirect("console-models")
 
 
+@require_POST
+@admin_page
+def models_bulk(request: HttpRequest) -> HttpResponse:
+    """Enable or disable the ticked models (``ids``, ``enabled=true|false``); back to the catalog."""
+    wanted = request.POST.get("enabled", "")
+    raw = request.POST.getlist("ids")
+    if wanted not in ("true", "false") or not raw or not all(i.isascii() and i.isdigit() and len(i) < 19 for i in raw):
+        messages.error(request, "Tick one or more models, then press Enable or Disable.")
+        return render(request, "console/models.html", _page_context(request), status=400)
+    changed = services.models_set_enabled(pks=[int(i) for i in raw], enabled=wanted == "true")
+    state = "enabled" if wanted == "true" else "disabled"
+    messages.success(request, f"{changed} model{'s' if changed != 1 else ''} {state}.")
+    return redirect("console-models")
+
+
 # ---------------------------------------------------------------- providers, aliases, presets, limits
 
 

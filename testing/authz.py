@@ -93,6 +93,7 @@ def build_shared() -> dict[str, str]:
         "model_pk": str(model.id), "app_label": "accounts", "url": "no-such-page/",
         "object_id@auth/group": str(group.id), "object_id@accounts/upstreamkey": str(pool_key.id),
         "upstream_key_id": str(pool_key.id),
+        "pool_key_id": str(pool_key.id),
         "object_id@models_catalog/provider": str(provider.id), "object_id@models_catalog/catalogmodel": str(model.id),
         "object_id@models_catalog/alias": str(alias.pk), "object_id@models_catalog/preset": str(preset.pk),
         "object_id@models_catalog/usagelimit": str(limit.pk),

@@ -24,7 +24,7 @@ from asgiref.sync import sync_to_async
 from django.conf import settings
 
 from accounts.principals import Principal
-from chat.proxy import capacity, pool
+from chat.proxy import byok, capacity, pool
 from chat.proxy.attempt import Attempt, Blame, Opened, Result, Verdict, attempt, sent_count
 from chat.proxy.errors import ProxyError
 from chat.proxy.pool import Credential
@@ -153,6 +153,8 @@ async def open_upstream(
                              key=lambda c: (c.source != "byok", -health[c.account].capacity(now)))
             for cred in ordered:
                 block = health[cred.account].blocked(cred, model.model_id, now)
+                if block is not None and (own_key_error := byok.blocked(cred, block)):
+                    raise own_key_error
                 if block is not None:
                     walk.skip(model, cred, block, first_round=round_no == 0)
                     continue
@@ -173,6 +175,8 @@ async def open_upstream(
                     return result.opened
                 if result.verdict is Verdict.REQUEST_REFUSED:
                     raise result.error
+                if result.verdict is Verdict.KEY_REFUSED and cred.source == "byok":  # never the pool silently
+                    raise byok.refused(cred, result.record.status or 401)
                 _after_refusal(walk, result, model, cred)
                 if result.verdict is Verdict.MODEL_GONE:
                     await _model_gone(model)

@@ -74,7 +74,9 @@ def test_logs_page_filters_by_model_with_htmx_and_keeps_the_export_link(caller, 
 
     r = admin_http.get("/console/logs/", params={"model": QWEN}, headers={"HX-Request": "true"})
     assert r.status_code == 200
-    assert r.text.lstrip().startswith('<div id="log-table"') and "<html" not in r.text
+    assert r.text.lstrip().startswith('<div id="log-view"') and "<html" not in r.text  # the filters and the table
+    assert f'name="model" value="{QWEN}"' in r.text  # the form says what is shown, so Back restores it too
+    assert r.headers["HX-Push-Url"] == "/console/logs/?model=qwen%2Fqwen3-coder%3Afree"  # the address, from the server
     assert f'href="/console/logs/{qwen.id}/"' in r.text and f"/console/logs/{llama.id}/" not in r.text
     assert "1 request<" in r.text
     export = 'href="/api/admin/chat-logs/export?model=qwen%2Fqwen3-coder%3Afree"'

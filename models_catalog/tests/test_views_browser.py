@@ -54,6 +54,7 @@ def test_an_admin_adds_an_alias_and_the_users_sdk_call_with_it_is_answered(gatew
     page = new_page()
     log_in(page, gateway.url, admin.email)
     page.goto("/console/models/")
+    page.get_by_role("navigation", name="Model settings").get_by_role("link", name="Aliases").click()
 
     aliases = page.locator("#aliases")
     aliases.get_by_label("Alias").fill("house-model")
@@ -70,6 +71,7 @@ def test_an_admin_adds_an_alias_and_the_users_sdk_call_with_it_is_answered(gatew
     assert reply.choices[0].message.content.startswith(f"Hello from {LLAMA}. You said: hi alias")
 
     # A preset with broken JSON parameters is refused in place, with the reason, and nothing is saved.
+    page.get_by_role("navigation", name="Model settings").get_by_role("link", name="Presets").click()
     presets = page.locator("#presets")
     presets.get_by_label("Name").fill("careful")
     presets.get_by_label("Model").fill(QWEN)
