@@ -1,6 +1,6 @@
 """Stored ``/v1/responses`` answers: what ``previous_response_id`` continues and ``GET /v1/responses/{id}`` returns.
 
-Kept in the hot path's shared store (``chat.proxy.state``: Redis, or process
+Kept in the hot path's shared store (``gateway_project.shared_state``: Redis, or process
 memory when embedded) for ``GATEWAY_RESPONSES_TTL`` seconds, under a key that
 holds the owner's user id: another user's id is simply not found (404), so no
 owner check can be forgotten. One record holds the Response object and the
@@ -16,7 +16,7 @@ from django.conf import settings
 
 from accounts.principals import Principal
 from chat.proxy.errors import ProxyError
-from chat.proxy.state import StateUnavailable, store
+from gateway_project.shared_state import StateUnavailable, store
 
 
 def _key(principal: Principal, response_id: str) -> str:
