@@ -12,12 +12,14 @@ The variables come from the real environment over the checkout's ``.env`` file
 
 from __future__ import annotations
 
+import hashlib
 import ipaddress
 import json
 import os
 import re
 import secrets
 import sys
+import tempfile
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -191,6 +193,10 @@ class Config:
     synthesis_max_models: int
     passthrough: bool = True
     passthrough_paths: tuple[str, ...] = DEFAULT_PASSTHROUGH_PATHS
+    metrics: bool = True
+    metrics_token: str = ""
+    metrics_dir: str = ""
+    log_format: str = "plain"
 
     @property
     def embedded(self) -> bool:
@@ -290,4 +296,22 @@ def load(env: Mapping[str, str] | None = None) -> Config:
         synthesis_max_models=_int(env, "GATEWAY_SYNTHESIS_MAX_MODELS", 3, minimum=1),
         passthrough=_bool(env.get("GATEWAY_PASSTHROUGH"), default=True),
         passthrough_paths=_passthrough_paths(env),
+        metrics=_bool(env.get("GATEWAY_METRICS"), default=True),
+        metrics_token=env.get("METRICS_TOKEN") or "",
+        metrics_dir=env.get("PROMETHEUS_MULTIPROC_DIR") or _default_metrics_dir(env),
+        log_format=_log_format(env, debug),
     )
+
+
+def _default_metrics_dir(env: Mapping[str, str]) -> str:
+    """One directory per deployment (this checkout and its database): its processes' metrics add up there."""
+    database = env.get("DATABASE_URL") or "sqlite"
+    digest = hashlib.sha256(f"{BASE_DIR}|{database}".encode()).hexdigest()[:12]
+    return str(Path(tempfile.gettempdir()) / f"llm-gateway-metrics-{digest}")
+
+
+def _log_format(env: Mapping[str, str], debug: bool) -> str:
+    value = (env.get("LOG_FORMAT") or ("plain" if debug else "json")).strip().lower()
+    if value not in {"json", "plain"}:
+        raise ConfigError(f"LOG_FORMAT must be 'json' or 'plain', got {value!r}")
+    return value
