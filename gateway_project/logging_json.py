@@ -113,5 +113,6 @@ def logging_config(log_format: str) -> dict:
             "httpx2": {"level": "WARNING"},
             "uvicorn": {"handlers": ["console"], "propagate": False},
             "uvicorn.access": {"handlers": ["console"], "propagate": False},
+            "py.warnings": {"handlers": ["console"], "propagate": False},  # Django routes warnings to logging
         },
     }

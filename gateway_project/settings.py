@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from datetime import timedelta
 
 import dj_database_url
@@ -213,3 +214,4 @@ CELERY_BEAT_SCHEDULE = {
 }
 
 LOGGING = logging_config(GATEWAY.log_format)  # LOG_FORMAT: JSON lines or plain, masked (gateway_project/logging_json.py)
+logging.captureWarnings(True)  # Python's warnings become log lines in the same format
