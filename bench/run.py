@@ -403,8 +403,8 @@ def table(results: dict) -> str:
             g, d = p["gateway"], p["direct"]
             rows.append(
                 f"| {run['workers']} | {'stream' if p['stream'] else 'whole'} | {p['concurrency']} | {g['rps']:,.0f} "
-                f"| {d['rps']:,.0f} | {g['p50_ms']:.2f} / {g['p99_ms']:.2f} | {d['p50_ms']:.2f} / {d['p99_ms']:.2f} "
-                f"| {p['added_p50_ms']:.2f} | {_f(g['ttft_p50_ms'])} | {_f(p.get('added_ttft_p50_ms'))} "
+                f"| {d['rps']:,.0f} | {_f(g['p50_ms'])} / {_f(g['p99_ms'])} | {_f(d['p50_ms'])} / {_f(d['p99_ms'])} "
+                f"| {_f(p['added_p50_ms'])} | {_f(g['ttft_p50_ms'])} | {_f(p.get('added_ttft_p50_ms'))} "
                 f"| {_f(p.get('gateway_cpu_ms_per_request'))} | {g['errors'] + d['errors']} |")
     rows.append("")
     rows.append("| workers | slow streams | completed | errors | stream p50 s | peak RSS MB per gateway process "
