@@ -190,6 +190,18 @@ def _cmdline(pid: int) -> bytes:
         return b""
 
 
+def cpu_seconds(pids: list[int]) -> float:
+    """User plus system CPU time the processes have used so far."""
+    ticks = 0
+    for pid in pids:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        ticks += int(fields[11]) + int(fields[12])  # utime, stime
+    return ticks / os.sysconf("SC_CLK_TCK")
+
+
 def memory_kb(pid: int) -> dict[str, int]:
     out = {}
     try:
@@ -259,13 +271,18 @@ def targets(sim_port: int, gw_port: int, key: str, stream: bool) -> tuple[loadge
     return direct, gateway
 
 
-def measure_point(direct, gateway, *, concurrency: int, stream: bool, duration: float, warmup: float) -> dict:
+def measure_point(direct, gateway, *, concurrency: int, stream: bool, duration: float, warmup: float,
+                  pids: list[int]) -> dict:
     processes = 1 if concurrency == 1 else 2
     kwargs = {"concurrency": concurrency, "duration": duration, "warmup": warmup, "stream": stream,
               "processes": processes}
     d = loadgen.run(direct, **kwargs)
+    cpu_before = cpu_seconds(pids)
     g = loadgen.run(gateway, **kwargs)
+    cpu = cpu_seconds(pids) - cpu_before
     point = {"concurrency": concurrency, "stream": stream, "direct": d, "gateway": g}
+    # The gateway processes' CPU over the run (warm-up included) per answer it gave in that time.
+    point["gateway_cpu_ms_per_request"] = round(cpu * 1000 / g["answered"], 3) if g.get("answered") else None
     point["added_p50_ms"] = _diff(g["p50_ms"], d["p50_ms"])
     if stream:
         point["added_ttft_p50_ms"] = _diff(g["ttft_p50_ms"], d["ttft_p50_ms"])
@@ -326,7 +343,7 @@ def run_workers(workers: int, args, env, sim_port: int, log_path: Path) -> dict:
             answered += warm["answered"]
             for concurrency in args.concurrency:
                 point = measure_point(direct, gateway, concurrency=concurrency, stream=stream,
-                                      duration=args.duration, warmup=args.warmup)
+                                      duration=args.duration, warmup=args.warmup, pids=gw.pids)
                 points.append(point)
                 answered += point["gateway"]["answered"]
                 _progress(workers, point)
@@ -361,7 +378,8 @@ def _progress(workers: int, p: dict) -> None:
     extra = f" ttft+{p['added_ttft_p50_ms']}ms" if p["stream"] else ""
     print(f"  [{workers}w] {kind} c={p['concurrency']:<3} gateway {g['rps']:>7} req/s p50 {g['p50_ms']}ms "
           f"p99 {g['p99_ms']}ms | direct {d['rps']:>7} req/s p50 {d['p50_ms']}ms | added p50 "
-          f"{p['added_p50_ms']}ms{extra} | errors {g['errors']}+{d['errors']}", flush=True)
+          f"{p['added_p50_ms']}ms{extra} | CPU {p['gateway_cpu_ms_per_request']}ms/req | errors "
+          f"{g['errors']}+{d['errors']}", flush=True)
 
 
 # ------------------------------------------------------------------ report
@@ -380,16 +398,16 @@ def machine() -> dict:
 
 def table(results: dict) -> str:
     rows = ["| workers | mode | conc. | gateway req/s | direct req/s | gateway p50 / p99 ms | direct p50 / p99 ms "
-            "| added p50 ms | gateway TTFT p50 ms | added TTFT ms | errors |",
-            "|---|---|---|---|---|---|---|---|---|---|---|"]
+            "| added p50 ms | gateway TTFT p50 ms | added TTFT ms | gateway CPU ms/req | errors |",
+            "|---|---|---|---|---|---|---|---|---|---|---|---|"]
     for run in results["runs"]:
         for p in run["points"]:
             g, d = p["gateway"], p["direct"]
             rows.append(
                 f"| {run['workers']} | {'stream' if p['stream'] else 'whole'} | {p['concurrency']} | {g['rps']:,.0f} "
-                f"| {d['rps']:,.0f} | {g['p50_ms']:.2f} / {g['p99_ms']:.2f} | {d['p50_ms']:.2f} / {d['p99_ms']:.2f} "
-                f"| {p['added_p50_ms']:.2f} | {_f(g['ttft_p50_ms'])} | {_f(p.get('added_ttft_p50_ms'))} "
-                f"| {g['errors'] + d['errors']} |")
+                f"| {d['rps']:,.0f} | {_f(g['p50_ms'])} / {_f(g['p99_ms'])} | {_f(d['p50_ms'])} / {_f(d['p99_ms'])} "
+                f"| {_f(p['added_p50_ms'])} | {_f(g['ttft_p50_ms'])} | {_f(p.get('added_ttft_p50_ms'))} "
+                f"| {_f(p.get('gateway_cpu_ms_per_request'))} | {g['errors'] + d['errors']} |")
     rows.append("")
     rows.append("| workers | slow streams | completed | errors | stream p50 s | peak RSS MB per gateway process "
                 "(during streams / whole run) | SIGTERM exit | log rows written / 200 answers |")
@@ -417,6 +435,8 @@ def headline(results: dict) -> dict:
             "p50_added_ms_c1": pts[(False, c1)]["added_p50_ms"],
             "rps_c64_nonstream": pts[(False, c64)]["gateway"]["rps"],
             "ttft_added_ms_c1": pts[(True, c1)]["added_ttft_p50_ms"],
+            "cpu_ms_per_request_c64_nonstream": pts[(False, c64)].get("gateway_cpu_ms_per_request"),
+            "cpu_ms_per_request_c64_stream": pts[(True, c64)].get("gateway_cpu_ms_per_request"),
             "stream_rss_mb": max(run["slow_streams"]["rss_mb_per_process"] + run["peak_rss_mb_per_process"]),
             "slow_stream_errors": run["slow_streams"]["errors"],
         }
@@ -430,6 +450,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--json", metavar="PATH", help="write every figure to PATH as JSON")
     parser.add_argument("--workers", default=None, help="comma-separated gateway worker counts (default 1,2)")
     parser.add_argument("--server", choices=("uvicorn", "granian"), default="uvicorn")
+    parser.add_argument("--metrics", choices=("on", "off"), default="on",
+                        help="GATEWAY_METRICS for the gateway: run twice to pair the CPU per request")
     parser.add_argument("--duration", type=float, default=None, help="measured seconds per point")
     parser.add_argument("--streams", type=int, default=None, help="slow streams held open at once (default 1000)")
     args = parser.parse_args(argv)
@@ -445,6 +467,7 @@ def main(argv: list[str] | None = None) -> int:
     log_path.write_text("")
     sim_port = free_port()
     env = production_env(sim_port)
+    env["GATEWAY_METRICS"] = "1" if args.metrics == "on" else "0"
     started = time.monotonic()
     print(f"bench: simulator on 127.0.0.1:{sim_port}; gateway logs in {log_path.relative_to(ROOT)}", flush=True)
     with log_path.open("a") as log:
@@ -457,7 +480,8 @@ def main(argv: list[str] | None = None) -> int:
             "machine": machine(),
             "generator": "bench/loadgen.py (asyncio + uvloop + httptools, 1 process at c=1, 2 above)",
             "mode": "quick" if args.quick else "full",
-            "settings": {"duration_s": args.duration, "warmup_s": args.warmup, "server": args.server},
+            "settings": {"duration_s": args.duration, "warmup_s": args.warmup, "server": args.server,
+                         "metrics": args.metrics},
             "targets": TARGETS,
             "runs": [run_workers(w, args, env, sim_port, log_path) for w in worker_counts],
         }

@@ -12,12 +12,14 @@ The variables come from the real environment over the checkout's ``.env`` file
 
 from __future__ import annotations
 
+import hashlib
 import ipaddress
 import json
 import os
 import re
 import secrets
 import sys
+import tempfile
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -213,6 +215,10 @@ class Config:
     openrouter_app_url: str = OPENROUTER_APP_URL  # the attribution headers HTTP-Referer and X-Title
     openrouter_app_name: str = OPENROUTER_APP_NAME
     responses_ttl_s: int = DEFAULT_RESPONSES_TTL_S
+    metrics: bool = True
+    metrics_token: str = ""
+    metrics_dir: str = ""
+    log_format: str = "plain"
 
     @property
     def embedded(self) -> bool:
@@ -318,4 +324,22 @@ def load(env: Mapping[str, str] | None = None) -> Config:
         openrouter_app_url=(env.get("OPENROUTER_APP_URL") or OPENROUTER_APP_URL).strip(),
         openrouter_app_name=(env.get("OPENROUTER_APP_NAME") or OPENROUTER_APP_NAME).strip(),
         responses_ttl_s=_int(env, "GATEWAY_RESPONSES_TTL", DEFAULT_RESPONSES_TTL_S, minimum=1),
+        metrics=_bool(env.get("GATEWAY_METRICS"), default=True),
+        metrics_token=env.get("METRICS_TOKEN") or "",
+        metrics_dir=env.get("PROMETHEUS_MULTIPROC_DIR") or _default_metrics_dir(env),
+        log_format=_log_format(env, debug),
     )
+
+
+def _default_metrics_dir(env: Mapping[str, str]) -> str:
+    """One directory per deployment (this checkout and its database): its processes' metrics add up there."""
+    database = env.get("DATABASE_URL") or "sqlite"
+    digest = hashlib.sha256(f"{BASE_DIR}|{database}".encode()).hexdigest()[:12]
+    return str(Path(tempfile.gettempdir()) / f"llm-gateway-metrics-{digest}")
+
+
+def _log_format(env: Mapping[str, str], debug: bool) -> str:
+    value = (env.get("LOG_FORMAT") or ("plain" if debug else "json")).strip().lower()
+    if value not in {"json", "plain"}:
+        raise ConfigError(f"LOG_FORMAT must be 'json' or 'plain', got {value!r}")
+    return value

@@ -19,6 +19,7 @@ class Lifespan:
         self._tasks: list[asyncio.Task] = []
 
     async def startup(self) -> None:
+        from chat import metrics_endpoint
         from chat.logbuffer import log_buffer
         from chat.proxy import inflight
 
@@ -27,6 +28,7 @@ class Lifespan:
         self._tasks = [
             asyncio.create_task(invalidation.listen(self._stop), name="invalidation-listener"),
             asyncio.create_task(inflight.report(self._stop), name="in-flight-reporter"),
+            asyncio.create_task(metrics_endpoint.sample_forever(self._stop), name="metrics-sampler"),
         ]
         await self.proxy.startup()
 
@@ -39,6 +41,9 @@ class Lifespan:
         for task in self._tasks:
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
+        from gateway_project import metrics
+
+        metrics.mark_dead()
 
     async def __call__(self, scope, receive, send) -> None:
         while True:

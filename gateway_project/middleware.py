@@ -9,11 +9,17 @@ from django.db import InterfaceError, OperationalError
 from django.http import HttpResponse
 
 from gateway_project.errors import api_error_response, is_api_request
+from gateway_project.logging_json import REQUEST_ID
 
 
 def new_request_id() -> str:
-    """Return a fresh request id: pages, the management API and /v1 (``chat.proxy.exchange``) all use this one."""
-    return "req_" + secrets.token_hex(12)
+    """Return a fresh request id: pages, the management API and /v1 (``chat.proxy.exchange``) all use this one.
+
+    It is also the id every log line written from here on in this context carries (``logging_json``).
+    """
+    request_id = "req_" + secrets.token_hex(12)
+    REQUEST_ID.set(request_id)
+    return request_id
 
 
 class SyncAsyncMiddleware:

@@ -5,11 +5,15 @@ from __future__ import annotations
 from channels.auth import AuthMiddlewareStack
 from channels.routing import URLRouter
 
+from chat import metrics_endpoint
 from chat.proxy.app import ProxyApp
 from chat.proxy.paths import belongs_to_proxy
 from gateway_project.bodylimit import BodyLimit
 from gateway_project.forwarded import ForwardedMiddleware
 from gateway_project.lifespan import Lifespan
+
+# Routes served here, outside Django and the /v1 app (the authorization matrix lists them too).
+ASGI_ROUTES = (metrics_endpoint.PATH,)
 
 
 def sse_urlpatterns() -> list:
@@ -42,6 +46,8 @@ def build_application(django_app):
             route = scope["path"]
             if belongs_to_proxy(route):
                 await proxy(scope, receive, send)
+            elif route == metrics_endpoint.PATH:
+                await metrics_endpoint.serve_metrics(scope, receive, send)
             elif scope["method"] == "POST" and is_sse(route):
                 await sse_app(scope, receive, send)
             else:

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import logging
 from datetime import timedelta
 
 import dj_database_url
 from django.utils.csp import CSP
 
 from gateway_project import config as _config
+from gateway_project.logging_json import logging_config
 
 GATEWAY = _config.load()
 BASE_DIR = _config.BASE_DIR
@@ -212,11 +214,5 @@ CELERY_BEAT_SCHEDULE = {
     },
 }
 
-LOGGING = {
-    "version": 1,
-    "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
-    "root": {"handlers": ["console"], "level": "INFO"},
-    "loggers": {"django.request": {"level": "ERROR"}, "httpx": {"level": "WARNING"}, "httpx2": {"level": "WARNING"}},
-}
+LOGGING = logging_config(GATEWAY.log_format)  # LOG_FORMAT: JSON lines or plain, masked (gateway_project/logging_json.py)
+logging.captureWarnings(True)  # Python's warnings become log lines in the same format

@@ -27,7 +27,7 @@ _REGEX_GROUP = re.compile(r"\(\?P<(?P<name>\w+)>[^)]*\)")
 
 @dataclass(frozen=True)
 class Route:
-    """One route of the gateway: ``kind`` says who serves it (django, sse or v1)."""
+    """One route of the gateway: ``kind`` says who serves it (django, sse, asgi or v1)."""
 
     kind: str
     route: str
@@ -55,10 +55,17 @@ def sse_routes() -> list[str]:
     return [str(p.pattern) for p in sse_urlpatterns()]
 
 
+def asgi_routes() -> list[str]:
+    """The routes ``gateway_project.routing`` serves itself (``/metrics``), without the leading slash."""
+    from gateway_project.routing import ASGI_ROUTES
+
+    return [r.lstrip("/") for r in ASGI_ROUTES]
+
+
 def all_routes(v1_routes) -> set[Route]:
-    """The union of Django's, the SSE consumers' and the ``/v1`` app's routes."""
+    """The union of Django's, the SSE consumers', the ASGI router's own and the ``/v1`` app's routes."""
     return ({Route("django", r) for r in django_routes()} | {Route("sse", r) for r in sse_routes()}
-            | {Route("v1", r.template) for r in v1_routes})
+            | {Route("asgi", r) for r in asgi_routes()} | {Route("v1", r.template) for r in v1_routes})
 
 
 @dataclass

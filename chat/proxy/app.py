@@ -7,14 +7,17 @@ neither the view stack nor a thread hop per request (docs/decisions/0001-hot-pat
 from __future__ import annotations
 
 import logging
+import time
 
 from django.conf import settings
 
-from chat.proxy import auth, capacity, catalog_api, cors, passthrough, paths, upstream
+from chat.proxy import auth, capacity, catalog_api, cors, metrics, passthrough, paths, upstream
 from chat.proxy import exchange as ex
 from chat.proxy.asgi_io import encode_headers, read_body, refuse_declared_oversize, send_whole
 from chat.proxy.errors import OPENAI, ProxyError
 from chat.proxy.inbound import anthropic, completions, responses
+from chat.proxy.overhead import HEADER as OVERHEAD_HEADER
+from chat.proxy.overhead import overhead_ms
 from chat.proxy.validation import parse_json_object
 
 log = logging.getLogger(__name__)
@@ -41,12 +44,15 @@ class ProxyApp:
 
     async def __call__(self, scope, receive, send) -> None:
         ProxyApp.in_flight += 1
+        metrics.request_started()
         try:
             await self._serve(scope, receive, send)
         finally:
             ProxyApp.in_flight -= 1
+            metrics.request_ended()
 
     async def _serve(self, scope, receive, send) -> None:
+        started = time.monotonic()
         request_id = ex.new_request_id()
         headers = dict(scope["headers"])
         method = scope["method"]
@@ -56,34 +62,48 @@ class ProxyApp:
                 await cors.answer_preflight(send, origin, headers, request_id)
                 return
             send = cors.sending_with_cors(send, origin)
+        counted, label = False, "unknown"  # the exchange and the pass-through record their own answers
         try:
             segments = paths.normalise(scope.get("raw_path") or scope["path"].encode())
             api = anthropic.api_of(segments)
             route, params = paths.match(method, segments)
+            label = metrics.ROUTE_NAMES.get(route.name, "passthrough")
             refuse_declared_oversize(headers, settings.GATEWAY.max_body_bytes)  # before authentication
             principal = await auth.authenticate(headers)
             if route.name in ("chat_completions", "chat_completions_api"):
+                counted = True
                 await self._chat(scope, receive, send, headers, principal, request_id)
             elif route.name in _TRANSLATED:
+                counted = True
                 await self._chat(scope, receive, send, headers, principal, request_id,
                                  inbound=_TRANSLATED[route.name](principal))
             elif route.name == "embeddings":
+                counted = True
                 await self._chat(scope, receive, send, headers, principal, request_id, endpoint="embeddings")
             elif route.name == "messages_count_tokens":
                 body = anthropic.count_tokens(await _load_json(receive, headers))
-                await send_whole(send, 200, body, {"x-request-id": request_id})
+                await send_whole(send, 200, body, {"x-request-id": request_id, OVERHEAD_HEADER: overhead_ms(started)})
+                metrics.answered(label, 200)
             elif route.name == "response_detail":
                 body = await responses.retrieve(principal, params["response_id"])
-                await send_whole(send, 200, body, {"x-request-id": request_id})
+                await send_whole(send, 200, body, {"x-request-id": request_id, OVERHEAD_HEADER: overhead_ms(started)})
+                metrics.answered(label, 200)
             elif route.name == "models_list":
-                await send_whole(send, 200, await catalog_api.list_models(principal), {"x-request-id": request_id})
+                body = await catalog_api.list_models(principal)
+                await send_whole(send, 200, body, {"x-request-id": request_id, OVERHEAD_HEADER: overhead_ms(started)})
+                metrics.answered("models", 200)
             elif route.name == "model_detail":
                 body = await catalog_api.get_model(principal, params["id"])
-                await send_whole(send, 200, body, {"x-request-id": request_id})
+                await send_whole(send, 200, body, {"x-request-id": request_id, OVERHEAD_HEADER: overhead_ms(started)})
+                metrics.answered("models", 200)
             else:
+                counted = True
                 await passthrough.forward(scope, receive, send, principal, request_id, segments[1:])
         except ProxyError as error:
-            await send_whole(send, error.status, error.body_for(api), {"x-request-id": request_id, **error.headers})
+            if not counted:
+                metrics.answered(label, error.status, error=error)
+            await send_whole(send, error.status, error.body_for(api),
+                             {"x-request-id": request_id, OVERHEAD_HEADER: overhead_ms(started), **error.headers})
         except ConnectionResetError:
             return
 

@@ -57,6 +57,8 @@ class Attempt:
     latency_ms: int
     reason: str
     sent: bool = True
+    verdict: Verdict | None = None  # what the answer meant (None for a skip)
+    waited_s: float = 0.0  # time waiting on the upstream (the x-gateway-overhead-ms header leaves it out)
 
     def as_log(self) -> dict:
         return {"model": self.model, "key": self.key, "account": self.account, "status": self.status,
@@ -191,8 +193,9 @@ async def attempt(model: ModelInfo, cred: Credential, body: dict, stream: bool, 
     attempt_deadline = min(deadline, started + cfg.upstream_timeout_s)
 
     def result(verdict: Verdict, status: int | None, reason: str, **outcome) -> Result:
-        record = Attempt(model.model_id, cred.masked, cred.account, status, int((time.monotonic() - started) * 1000),
-                         reason)
+        waited = time.monotonic() - started
+        record = Attempt(model.model_id, cred.masked, cred.account, status, int(waited * 1000), reason,
+                         verdict=verdict, waited_s=waited)
         return Result(verdict, record, **outcome)
 
     response: aiohttp.ClientResponse | None = None

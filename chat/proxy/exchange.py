@@ -27,9 +27,11 @@ import orjson
 from django.conf import settings
 
 from accounts.principals import Principal
-from chat.proxy import accounting, limits, log_row, router, upstream_call
+from chat.proxy import accounting, limits, log_row, metrics, router, upstream_call
 from chat.proxy.attempt import sent_count
 from chat.proxy.errors import ProxyError
+from chat.proxy.overhead import HEADER as OVERHEAD_HEADER
+from chat.proxy.overhead import overhead_ms
 from chat.proxy.relay import StreamState, relay_stream
 from chat.proxy.tokens import TokenCount, estimate_completion
 from gateway_project.middleware import new_request_id
@@ -73,6 +75,7 @@ class Exchange:
     status: int = 0
     error: ProxyError | None = None
     settled: bool = False
+    upstream_wait_s: float = 0.0  # waiting on the upstream outside the attempts (reading a whole answer)
 
     @property
     def call(self) -> upstream_call.UpstreamCall:
@@ -89,7 +92,12 @@ class Exchange:
         if self.model_used:
             headers["x-gateway-model"] = self.model_used
         headers["x-gateway-attempts"] = str(sent_count(self.attempts))
+        headers[OVERHEAD_HEADER] = self.overhead_ms()
         return headers
+
+    def overhead_ms(self) -> str:
+        """The time the gateway itself added so far: since the start, minus every wait on the upstream."""
+        return overhead_ms(self.started, self.upstream_wait_s + sum(a.waited_s for a in self.attempts))
 
     def _first_byte(self, at: float | None = None) -> None:
         if self.ttft_ms is None:
@@ -104,6 +112,7 @@ class Exchange:
             self.status = 200 if self.stream_opened else 499
         elif error is not None and not self.stream_opened:
             self.status = error.status
+            error.headers = {**error.headers, OVERHEAD_HEADER: self.overhead_ms()}
         else:
             self.status = 200
 
@@ -229,12 +238,14 @@ async def _admit(exchange: Exchange, body: dict) -> None:
 
 async def _deliver_whole(exchange: Exchange, opened: router.Opened, delivery: Delivery) -> None:
     """Read the upstream's whole answer in OpenAI's shape, account for it and deliver it; 504 when it is late."""
+    reading = time.monotonic()
     try:
         raw = await asyncio.wait_for(opened.response.read(), timeout=max(exchange.deadline - time.monotonic(), 1))
     except (TimeoutError, OSError, aiohttp.ClientError) as exc:
         raise ProxyError(504, "The upstream did not finish its answer in time.", code="upstream_timeout") from exc
     finally:
         opened.response.release()
+        exchange.upstream_wait_s += time.monotonic() - reading
     raw = exchange.call.answer(opened.adapter, raw, model=opened.model.model_id)
     try:
         parsed = orjson.loads(raw)
@@ -319,6 +330,7 @@ async def _settle(exchange: Exchange) -> None:
             await limits.charge_tokens(exchange.admission, exchange.tokens.total)
     except Exception:
         log.exception("charging the tokens of request %s failed", exchange.request_id)
+    metrics.observe(exchange, cost)
     body = exchange.body or {}
     log_row.queue(
         principal=exchange.principal, request_id=exchange.request_id, source=exchange.source, endpoint=exchange.endpoint,

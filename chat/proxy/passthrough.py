@@ -21,9 +21,11 @@ from django.conf import settings
 from yarl import URL
 
 from accounts.principals import Principal
-from chat.proxy import limits, log_row, pool, upstream
+from chat.proxy import limits, log_row, metrics, pool, upstream
 from chat.proxy.asgi_io import encode_headers, read_body
 from chat.proxy.errors import ProxyError
+from chat.proxy.overhead import HEADER as OVERHEAD_HEADER
+from chat.proxy.overhead import overhead_ms
 from chat.proxy.router import credentials_for
 from chat.proxy.validation import parse_json_object
 from models_catalog.selectors import ModelInfo, ProviderInfo, asnapshot
@@ -154,6 +156,7 @@ async def _forward(scope, receive, send, principal: Principal, request_id: str, 
     headers["Authorization"] = f"Bearer {cred.secret}"
     passage.attempts.append({"key": cred.masked, "account": cred.account, "status": 502})
     passage.status = 502
+    sent = time.monotonic()
     try:
         async with upstream.session().request(
             scope["method"], url, data=body or None, headers=headers,
@@ -162,6 +165,7 @@ async def _forward(scope, receive, send, principal: Principal, request_id: str, 
             passage.status = passage.attempts[-1]["status"] = response.status
             out = {k: v for k, v in response.headers.items() if k.lower().encode() not in _HOP_BY_HOP}
             out["x-request-id"] = request_id
+            out[OVERHEAD_HEADER] = overhead_ms(passage.started, time.monotonic() - sent)
             if admission is not None:
                 out.update(admission.headers)
             await send({"type": "http.response.start", "status": response.status, "headers": encode_headers(out)})
@@ -174,6 +178,8 @@ async def _forward(scope, receive, send, principal: Principal, request_id: str, 
 
 def _record(principal: Principal, request_id: str, passage: _Passage) -> None:
     served = passage.status == 200
+    metrics.answered(metrics.route_of(passage.endpoint), passage.status,
+                     model=passage.model_used if served and passage.catalog_model else "", error=passage.error)
     log_row.queue(principal=principal, request_id=request_id, source="api", endpoint=passage.endpoint,
                   started=passage.started, status=passage.status, error=passage.error,
                   attempts=passage.attempts, model_requested=passage.model_requested,

@@ -18,6 +18,7 @@ import aiohttp
 import orjson
 from django.conf import settings
 
+from chat.proxy import metrics
 from chat.proxy.errors import ProxyError
 from chat.proxy.events import data_of
 from chat.proxy.router import Opened
@@ -82,6 +83,7 @@ async def relay_stream(opened: Opened, state: StreamState, emit: Callable[[bytes
                 state.first_byte_at = time.monotonic()
 
     buffer = opened.buffered
+    metrics.stream_opened()
     try:
         await forward(opened.first_events)
         while True:
@@ -106,3 +108,4 @@ async def relay_stream(opened: Opened, state: StreamState, emit: Callable[[bytes
         await emit(state.error.sse_event() + DONE)
     finally:
         opened.response.close()
+        metrics.stream_closed()

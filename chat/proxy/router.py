@@ -197,6 +197,8 @@ async def open_upstream(
 
 def _after_refusal(walk: _Walk, result: Result, model: ModelInfo, cred: Credential) -> None:
     """Update the walk after an attempt that did not serve and did not end the request."""
+    log.info("upstream attempt did not serve: model %s, account %s, %s", model.model_id, cred.account,
+             result.record.reason)
     walk.last_error = result.error
     if result.verdict is not Verdict.DAILY_QUOTA:
         walk.only_daily = False

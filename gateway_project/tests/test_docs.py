@@ -9,8 +9,8 @@ from django.core.management.base import BaseCommand
 from django.urls import Resolver404, resolve
 
 from chat.proxy.paths import CHAT_API_PATH, V1_ROUTES
-from gateway_project.routing import sse_urlpatterns
-from testing.authz import django_routes, sse_routes
+from gateway_project.routing import ASGI_ROUTES, sse_urlpatterns
+from testing.authz import asgi_routes, django_routes, sse_routes
 from testing.servers import ROOT
 
 API_DOC = (ROOT / "docs" / "api.md").read_text()
@@ -34,7 +34,7 @@ def _documented_gateway_paths() -> set[str]:
 
 def test_every_rest_sse_and_health_route_is_in_api_md():
     routes = [r for r in django_routes() if r.startswith(("api/", "health/"))]
-    routes += sse_routes()
+    routes += sse_routes() + asgi_routes()
     assert len(routes) > 40
     missing = [r for r in routes if not _as_documented(r).search(API_DOC)]
     assert missing == []
@@ -45,7 +45,7 @@ def test_every_page_rest_and_health_path_api_md_names_exists():
     absent = []
     for path in sorted(_documented_gateway_paths()):
         concrete = re.sub(r"\{[a-z_]+\}", "1", path)
-        if path == CHAT_API_PATH or any(p.pattern.match(concrete.lstrip("/")) for p in sse):
+        if path == CHAT_API_PATH or path in ASGI_ROUTES or any(p.pattern.match(concrete.lstrip("/")) for p in sse):
             continue
         try:
             resolve(concrete)

@@ -3,7 +3,7 @@
 A broad sample of traffic uses every kind of secret the gateway holds (pool keys, a BYOK
 key, gateway keys, JWTs, passwords, the master key and the signing secrets): good answers,
 refusals, upstream failures, admin pages, log detail pages and the CSV export, through the
-in-process gateway and a gateway subprocess. Then every captured log line (caplog and the
+in-process gateway and a gateway subprocess (JSON log lines, a metrics token). Then every captured log line (caplog and the
 subprocess's output), every page and every error body is searched for each secret.
 """
 
@@ -24,6 +24,7 @@ from testing.servers import wait_until
 LLAMA = "meta-llama/llama-3.3-70b-instruct:free"
 PAID = "openai/gpt-4o-mini"
 BYOK = "sk-or-v1-byok-" + "9f3c2a71" * 6
+METRICS_TOKEN = "metrics-" + "5d1e8b3a" * 4
 
 
 def _login_page(client: httpx.Client, email: str, password: str) -> httpx.Response:
@@ -68,6 +69,9 @@ def _traffic(url: str, users: dict, keys: dict, bodies: list[str]) -> None:
         keep(http.post("/v1/chat/completions", headers=key, json={**chat, "sim": {"fault": "401"}}))
         keep(http.get("/api/user/chat-logs", headers=jwt))
         keep(http.post("/api/chat/completions", headers=jwt, json=chat))
+        for headers in ({"Authorization": f"Bearer {METRICS_TOKEN}"}, {"Authorization": f"Bearer {METRICS_TOKEN[:-1]}"},
+                        {}):  # where no token is set, open on loopback
+            keep(http.get("/metrics", headers=headers))
     with httpx.Client(base_url=url, timeout=30) as page:
         keep(_login_page(page, users["user"].email, PASSWORD + "-wrong"))
         keep(_login_page(page, users["user"].email, PASSWORD))
@@ -96,7 +100,7 @@ def test_no_secret_reaches_a_log_line_a_page_or_an_error_body(gateway, gateway_p
     users = {"user": make_user(), "broke": make_user(), "admin": make_user(admin=True)}
     credits_top_up(user=users["user"], amount=Decimal("5"), note="secrets")
     keys = {name: make_key(user) for name, user in users.items()}
-    proc = gateway_process_factory(GATEWAY_LOG_BODIES="1")
+    proc = gateway_process_factory(GATEWAY_LOG_BODIES="1", LOG_FORMAT="json", METRICS_TOKEN=METRICS_TOKEN)
     bodies: list[str] = []
     for url in (gateway.url, proc.url):
         _traffic(url, users, keys, bodies)
@@ -114,6 +118,7 @@ def test_no_secret_reaches_a_log_line_a_page_or_an_error_body(gateway, gateway_p
         "ENCRYPTION_MASTER_KEY": os.environ["ENCRYPTION_MASTER_KEY"],
         "DJANGO_SECRET_KEY": os.environ["DJANGO_SECRET_KEY"],
         "JWT_SECRET": os.environ["JWT_SECRET"],
+        "METRICS_TOKEN": METRICS_TOKEN,
     }
     # The JWTs handed out are secrets too: none may be echoed back anywhere but the login answer itself.
     issued = [b.split("\n", 2)[2] for b in bodies if "/api/auth/login 200" in b.split("\n", 1)[0]]

@@ -1,6 +1,6 @@
 """Who may do what, on every route the gateway serves: a table generated against the URL configuration.
 
-Each route (Django's URL resolver, the SSE consumers, the /v1 app) is requested as four callers:
+Each route (Django's URL resolver, the SSE consumers, the ASGI router's own, the /v1 app) is requested as four callers:
 anonymous, ``user`` (who owns every object named in the path), ``other`` (another user: an object
 of ``user``'s is a 404, so its existence never leaks) and ``admin``. A route without a row fails
 the test, and so does a row without a route. Path parameters are real objects made through the
@@ -19,6 +19,8 @@ ROLES = ("anonymous", "user", "other", "admin")
 MATRIX = (
     ("GET", "health/live", 200, 200, 200, 200),
     ("GET", "health/ready", 200, 200, 200, 200),
+    # Open on loopback while METRICS_TOKEN is unset, as in the suite (chat/tests/test_metrics.py: the token, 403).
+    ("GET", "metrics", 200, 200, 200, 200),
     ("GET", "django-admin/", 302, 302, 302, 200),
     ("GET", "django-admin/login/", 200, 200, 200, 302),
     ("POST", "django-admin/logout/", 302, 302, 302, 200),
@@ -219,6 +221,8 @@ MATRIX = (
 def _kind(route: str) -> str:
     if route.startswith("/"):
         return "v1"
+    if route in authz.asgi_routes():
+        return "asgi"
     return "sse" if route in authz.sse_routes() else "django"
 
 
