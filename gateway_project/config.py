@@ -190,6 +190,7 @@ class Config:
     orchestrator_default_models: int
     synthesis_max_models: int
     passthrough: bool = True
+    otel_endpoint: str | None = None  # OTEL_EXPORTER_OTLP_ENDPOINT: spans of each request (chat/proxy/trace_otel.py)
     passthrough_paths: tuple[str, ...] = DEFAULT_PASSTHROUGH_PATHS
 
     @property
@@ -290,4 +291,5 @@ def load(env: Mapping[str, str] | None = None) -> Config:
         synthesis_max_models=_int(env, "GATEWAY_SYNTHESIS_MAX_MODELS", 3, minimum=1),
         passthrough=_bool(env.get("GATEWAY_PASSTHROUGH"), default=True),
         passthrough_paths=_passthrough_paths(env),
+        otel_endpoint=(env.get("OTEL_EXPORTER_OTLP_ENDPOINT") or "").strip() or None,
     )

@@ -55,6 +55,7 @@ class Attempt:
     latency_ms: int
     reason: str
     sent: bool = True
+    verdict: str = ""  # the Verdict's value for a sent attempt (the trace's "why it moved on")
 
     def as_log(self) -> dict:
         return {"model": self.model, "key": self.key, "account": self.account, "status": self.status,
@@ -164,7 +165,7 @@ async def attempt(model: ModelInfo, cred: Credential, body: dict, stream: bool, 
 
     def result(verdict: Verdict, status: int | None, reason: str, **outcome) -> Result:
         record = Attempt(model.model_id, cred.masked, cred.account, status, int((time.monotonic() - started) * 1000),
-                         reason)
+                         reason, verdict=verdict.value)
         return Result(verdict, record, **outcome)
 
     response: aiohttp.ClientResponse | None = None
