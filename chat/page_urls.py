@@ -1,8 +1,9 @@
 from django.urls import path
 
-from chat import views
+from chat import live_views, views
 
 urlpatterns = [
+    path("usage/live/", live_views.live_usage, name="usage-live"),
     path("playground/", views.playground_page, name="playground"),
     path("playground/new/", views.conversation_new, name="conversation_new"),
     path("playground/<int:conversation_id>/", views.conversation_page, name="conversation"),

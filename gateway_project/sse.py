@@ -37,13 +37,23 @@ SSE_HEADERS = [
 ]
 
 
+class RawText(str):
+    """Event data sent as it is, one ``data:`` line per line (HTML for the htmx SSE extension), not as JSON."""
+
+
 def sse_event(name: str, data: Any) -> bytes:
-    """Return one SSE event: ``event: NAME``, ``data: JSON`` and the blank line that ends it."""
-    return b"event: " + name.encode() + b"\ndata: " + orjson.dumps(data, option=orjson.OPT_NON_STR_KEYS) + b"\n\n"
+    """Return one SSE event: ``event: NAME``, ``data: JSON`` (or a ``RawText`` as is) and the blank line that ends it."""
+    if isinstance(data, RawText):
+        body = b"\ndata: ".join(line.encode() for line in data.splitlines() or [""])
+    else:
+        body = orjson.dumps(data, option=orjson.OPT_NON_STR_KEYS)
+    return b"event: " + name.encode() + b"\ndata: " + body + b"\n\n"
 
 
 class SseConsumer(AsyncHttpConsumer):
     """An authenticated SSE endpoint over POST. Subclasses implement ``prepare`` and ``events``."""
+
+    methods: tuple[str, ...] = ("POST",)  # what gateway_project.routing sends here; GET for EventSource streams
 
     # The event sent when ``events`` fails after the stream has started.
     failure_event: tuple[str, dict] = ("error", {"error": "The gateway failed to finish this answer.", "status": 500})

@@ -100,7 +100,7 @@ class Trace:
         kind = {"served": "done", "refused": "refused", "disconnected": "disconnected"}.get(outcome, "failed")
         fields: dict = {"status": status, "modelUsed": model_used,
                         "tokens": {"prompt": tokens.prompt, "completion": tokens.completion, "total": tokens.total},
-                        "cost": str(cost), "latencyMs": int((time.monotonic() - self.started) * 1000)}
+                        "cost": format(cost.normalize(), "f"), "latencyMs": int((time.monotonic() - self.started) * 1000)}
         reasons = _finish_reasons(response_body)
         if reasons:
             fields["finishReasons"] = reasons
