@@ -3,10 +3,10 @@
 
 Events come from ``chat.proxy.trace_live`` (every gateway process, through
 Redis when it is configured). ``format=json`` (the default) sends each as a
-``trace`` event; ``format=html`` is the console's Live page: a ``new`` event
-carries the table row of a request seen for the first time, and
-``req-{request_id}`` the same row again whenever the request moves on, which
-the htmx SSE extension swaps in place. A client that reads too slowly loses
+``trace`` event; ``format=html`` is the console's Live page: each ``row`` event carries the
+table row of one request, as an htmx out-of-band swap (prepended the first
+time the request is seen, replaced in place as it moves on), which the htmx
+SSE extension applies through one element that stays on the page. A client that reads too slowly loses
 events (its queue is bounded); it never slows the requests.
 """
 
@@ -93,8 +93,7 @@ class TraceStreamConsumer(SseConsumer):
                     rows.popitem(last=False)
                 for rid, new in touched.items():
                     if rid in rows:
-                        html = RawText(render_to_string("chat/_live_row.html", {"r": rows[rid]}).strip())
-                        yield ("new" if new else f"req-{rid}"), html
+                        yield "row", RawText(render_to_string("chat/_live_row.html", {"r": rows[rid], "new": new}))
         finally:
             trace_live.hub().unwatch(watcher)
 

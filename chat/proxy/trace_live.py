@@ -158,6 +158,12 @@ class Hub:
         except TimeoutError:
             log.warning("the live trace listener could not subscribe within 5 s")
 
+    def ready(self) -> bool:
+        """Whether this process has a watcher and, with Redis, its subscription is live."""
+        if not self.watchers:
+            return False
+        return not settings.GATEWAY.redis_url or (self._subscribed is not None and self._subscribed.is_set())
+
     def unwatch(self, watcher: Watcher) -> None:
         self.watchers.discard(watcher)
 
