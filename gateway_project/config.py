@@ -98,6 +98,13 @@ def _networks(env: dict[str, str], name: str) -> tuple[ipaddress.IPv4Network | i
     return tuple(networks)
 
 
+def _otel_endpoint(env: dict[str, str]) -> str | None:
+    raw = (env.get("OTEL_EXPORTER_OTLP_ENDPOINT") or "").strip()
+    if raw and not re.match(r"^https?://[^/\s]+", raw):
+        raise ConfigError(f"OTEL_EXPORTER_OTLP_ENDPOINT must be an http(s):// URL such as http://127.0.0.1:4318, got {raw!r}")
+    return raw or None
+
+
 def _local_secrets() -> dict[str, str]:
     """Return development secrets, generating them once into an ignored file."""
     if LOCAL_SECRETS_FILE.exists():
@@ -291,5 +298,5 @@ def load(env: Mapping[str, str] | None = None) -> Config:
         synthesis_max_models=_int(env, "GATEWAY_SYNTHESIS_MAX_MODELS", 3, minimum=1),
         passthrough=_bool(env.get("GATEWAY_PASSTHROUGH"), default=True),
         passthrough_paths=_passthrough_paths(env),
-        otel_endpoint=(env.get("OTEL_EXPORTER_OTLP_ENDPOINT") or "").strip() or None,
+        otel_endpoint=_otel_endpoint(env),
     )

@@ -21,7 +21,7 @@ import time
 from decimal import Decimal
 from typing import TYPE_CHECKING
 
-from chat.proxy import trace_live
+from chat.proxy import trace_live, trace_otel
 
 if TYPE_CHECKING:
     from accounts.principals import Principal
@@ -34,6 +34,8 @@ if TYPE_CHECKING:
 __all__ = ["END_TYPES", "TracedAttempts", "Trace"]
 END_TYPES = ("done", "failed", "disconnected", "refused")
 REMAINING = "x-ratelimit-remaining-"
+CUT = len(REMAINING)
+END_OF = {"served": "done", "refused": "refused", "disconnected": "disconnected"}  # Outcome value -> end event
 
 
 class Trace:
@@ -55,36 +57,37 @@ class Trace:
         self.events: list[dict] = []
         self.finished = False
 
-    def add(self, kind: str, **fields) -> dict:
-        """Record one event (``type``, ``atMs`` since the request arrived, and ``fields``) and publish it."""
-        event = {"type": kind, "atMs": round((time.monotonic() - self.started) * 1000, 1), **fields}
+    def at(self) -> float:
+        """Milliseconds since the request arrived, to a tenth."""
+        return int((time.monotonic() - self.started) * 10_000) / 10
+
+    def add(self, event: dict) -> None:
+        """Record one event (a dict with ``type`` and ``atMs``) and publish it to live watchers."""
         self.events.append(event)
         trace_live.publish(self, event)
-        return event
 
     def accepted(self, *, model: str, stream: bool) -> None:
         self.model = model
-        self.add("accepted", source=self.source, model=model, stream=stream)
+        self.add({"type": "accepted", "atMs": self.at(), "source": self.source, "model": model, "stream": stream})
 
     def admitted(self, admission: Admission | None, reserved: Decimal | None) -> None:
         """Admission passed: the limits left after this request (from the rate-limit headers) and any credit held."""
         headers = admission.headers if admission is not None else {}
-        left = {name[len(REMAINING):]: value for name, value in headers.items() if name.startswith(REMAINING)}
-        fields: dict = {"limitsLeft": left}
+        event = {"type": "admitted", "atMs": self.at(),
+                 "limitsLeft": {k[CUT:]: v for k, v in headers.items() if k.startswith(REMAINING)}}
         if admission is not None and admission.degraded:
-            fields["degraded"] = True
+            event["degraded"] = True
         if reserved is not None:
-            fields["reserved"] = str(reserved)
-        self.add("admitted", **fields)
+            event["reserved"] = str(reserved)
+        self.add(event)
 
     def attempt(self, record: Attempt) -> None:
-        self.add("attempt", model=record.model, account=record.account, key=record.key, status=record.status,
-                 latencyMs=record.latency_ms, sent=record.sent,
-                 verdict=record.verdict or ("skipped" if not record.sent else ""),
-                 reason=record.reason)
+        self.add({"type": "attempt", "atMs": self.at(), "model": record.model, "account": record.account,
+                  "key": record.key, "status": record.status, "latencyMs": record.latency_ms, "sent": record.sent,
+                  "verdict": record.verdict or ("skipped" if not record.sent else ""), "reason": record.reason})
 
     def first_byte(self, ttft_ms: int) -> None:
-        self.add("first_byte", ttftMs=ttft_ms)
+        self.add({"type": "first_byte", "atMs": self.at(), "ttftMs": ttft_ms})
 
     def finish(self, *, outcome: str, status: int, error: ProxyError | None, model_used: str, tokens: TokenCount,
                cost: Decimal, snapshot: Snapshot | None = None, response_body: dict | None = None) -> None:
@@ -97,18 +100,16 @@ class Trace:
         if not self.events or self.events[0]["type"] != "accepted":  # refused before the body named a model
             self.events.insert(0, {"type": "accepted", "atMs": 0.0, "source": self.source, "model": self.model,
                                    "stream": False})
-        kind = {"served": "done", "refused": "refused", "disconnected": "disconnected"}.get(outcome, "failed")
-        fields: dict = {"status": status, "modelUsed": model_used,
-                        "tokens": {"prompt": tokens.prompt, "completion": tokens.completion, "total": tokens.total},
-                        "cost": format(cost.normalize(), "f"), "latencyMs": int((time.monotonic() - self.started) * 1000)}
+        event: dict = {"type": END_OF.get(outcome, "failed"), "atMs": self.at(), "status": status,
+                       "modelUsed": model_used,
+                       "tokens": {"prompt": tokens.prompt, "completion": tokens.completion, "total": tokens.total},
+                       "cost": format(cost.normalize(), "f"), "latencyMs": int((time.monotonic() - self.started) * 1000)}
         reasons = _finish_reasons(response_body)
         if reasons:
-            fields["finishReasons"] = reasons
+            event["finishReasons"] = reasons
         if error is not None:
-            fields.update(code=error.code or error.type, reason=error.message[:500])
-        self.add(kind, **fields)
-        from chat.proxy import trace_otel
-
+            event.update(code=error.code or error.type, reason=error.message[:500])
+        self.add(event)
         trace_otel.export(self)
 
 

@@ -6,7 +6,9 @@ task (started on the first event, on the server's event loop)
 drains the queue every ``DRAIN_INTERVAL_S``: with Redis it publishes each
 batch as one message on this deployment's channel, which one listener per
 process (running while the process has watchers) fans out to them; without
-Redis (embedded mode) it fans out directly. Each watcher has its own bounded
+Redis (embedded mode) it fans out directly. While no process has a watcher
+(with Redis: while the key that watching processes renew is absent, read in
+the background every quarter second) ``publish`` queues nothing. Each watcher has its own bounded
 queue: a watcher that reads too slowly loses events (counted in its
 ``dropped``), it never slows the fan-out or a request.
 """
@@ -16,6 +18,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import logging
+import time
 from collections import deque
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
@@ -31,6 +34,8 @@ QUEUE_MAX = 10_000  # events waiting for the drainer; past it new events are dro
 WATCHER_MAX = 1_000  # messages waiting for one watcher; past it that watcher loses messages
 DRAIN_INTERVAL_S = 0.05
 BATCH_MAX = 500
+POLL_EVERY = 5  # drain rounds between two reads of whether any process watches (0.25 s)
+WATCHING_TTL_S = 6  # a process with watchers renews the watching key every third of this
 CHANNEL_PREFIX = "gw:traces"
 
 
@@ -39,6 +44,11 @@ def channel() -> str:
     database name, as the invalidation channel does)."""
     digest = hashlib.sha256(settings.DATABASES["default"]["NAME"].encode()).hexdigest()[:12]
     return f"{CHANNEL_PREFIX}:{digest}"
+
+
+def watching_key() -> str:
+    """A key that lives while some process has a watcher: without it no process publishes anything."""
+    return channel() + ":watching"
 
 
 def message(trace: Trace, event: dict) -> dict:
@@ -87,13 +97,17 @@ class Hub:
         self._listener: asyncio.Task | None = None
         self._subscribed: asyncio.Event | None = None
         self._failing = False
+        self.watching = True  # until the publisher's first look (a new process may already have watchers)
 
     # ------------------------------------------------------------ the request side
 
     def publish(self, trace: Trace, event: dict) -> None:
-        """Queue one event for the watchers; never waits, drops when the queue is full."""
-        if not self.watchers and not settings.GATEWAY.redis_url:
-            return  # one process, and nobody watches it
+        """Queue one event for the watchers; never waits, drops when the queue is full, and costs one
+        attribute test while nobody watches."""
+        if not self.watching:
+            if self._drainer is None or self._drainer.done():
+                self._start_drainer()  # with Redis it reads, in the background, whether another process watches
+            return
         if len(self.pending) >= QUEUE_MAX:
             self.dropped += 1
             return
@@ -111,13 +125,27 @@ class Hub:
     # ------------------------------------------------------------ the background side
 
     async def _run(self) -> None:
-        """Drain the queue every ``DRAIN_INTERVAL_S`` for as long as the event loop runs."""
+        """Drain the queue every ``DRAIN_INTERVAL_S`` for as long as the event loop runs; with Redis, read
+        every ``POLL_EVERY`` rounds whether any process has a watcher (its listener keeps a key alive)."""
+        remote = bool(settings.GATEWAY.redis_url)
+        rounds = 0
         while True:
-            await asyncio.sleep(DRAIN_INTERVAL_S)
             try:
+                if rounds % POLL_EVERY == 0:
+                    self.watching = await self._anyone_watching() if remote else bool(self.watchers)
+                rounds += 1
                 await self.drain()
             except Exception:
                 log.exception("trace publisher failed a batch")
+            await asyncio.sleep(DRAIN_INTERVAL_S)
+
+    async def _anyone_watching(self) -> bool:
+        from gateway_project.redis_client import async_client
+
+        try:
+            return bool(await async_client().exists(watching_key()))
+        except Exception:
+            return False
 
     async def drain(self) -> None:
         while self.pending:
@@ -148,6 +176,7 @@ class Hub:
     async def watch(self, watcher: Watcher) -> None:
         """Start delivering to ``watcher``; with Redis, return once this process's subscription is live."""
         self.watchers.add(watcher)
+        self.watching = True
         if not settings.GATEWAY.redis_url:
             return
         if self._listener is None or self._listener.done():
@@ -157,6 +186,8 @@ class Hub:
             await asyncio.wait_for(self._subscribed.wait(), timeout=5)
         except TimeoutError:
             log.warning("the live trace listener could not subscribe within 5 s")
+        # Every process's publisher has read the watching key by now: what happens from here on is sent.
+        await asyncio.sleep(DRAIN_INTERVAL_S * POLL_EVERY + 0.1)
 
     def ready(self) -> bool:
         """Whether this process has a watcher and, with Redis, its subscription is live."""
@@ -166,6 +197,8 @@ class Hub:
 
     def unwatch(self, watcher: Watcher) -> None:
         self.watchers.discard(watcher)
+        if not settings.GATEWAY.redis_url:
+            self.watching = bool(self.watchers)
 
     async def _listen(self, subscribed: asyncio.Event) -> None:
         """Fan every batch published by any process out to this process's watchers, while it has any."""
@@ -173,14 +206,20 @@ class Hub:
 
         while self.watchers:
             try:
-                pubsub = async_client().pubsub()
+                client = async_client()
+                pubsub = client.pubsub()
                 await pubsub.subscribe(channel())
+                await client.set(watching_key(), b"1", ex=WATCHING_TTL_S)
+                announced = time.monotonic()
                 subscribed.set()
                 try:
                     while self.watchers:
                         msg = await pubsub.get_message(ignore_subscribe_messages=True, timeout=1.0)
                         if msg is not None:
                             self.fan_out(orjson.loads(msg["data"]))
+                        if time.monotonic() - announced > WATCHING_TTL_S / 3:
+                            await client.set(watching_key(), b"1", ex=WATCHING_TTL_S)
+                            announced = time.monotonic()
                 finally:
                     await pubsub.aclose()
             except asyncio.CancelledError:

@@ -163,16 +163,18 @@ def test_a_users_live_view_shows_only_their_own_requests(caller, gateway):
 
 def test_a_watcher_that_does_not_read_loses_events_and_requests_go_on(caller, gateway, monkeypatch):
     monkeypatch.setattr(trace_live, "WATCHER_MAX", 3)
-    stuck = trace_live.Watcher()  # a live view whose client never reads: its queue fills and stays full
+    reader = _Reader(f"{gateway.url}/api/traces/stream", jwt_headers(caller.user))  # one that reads
+    stuck = trace_live.Watcher()  # and one whose client never reads: its queue fills and stays full
     hub = trace_live.hub()
     hub.watchers.add(stuck)
     try:
-        for _ in range(5):
-            caller.client.chat.completions.create(model=LLAMA, messages=USER)
-        wait_until(lambda: stuck.dropped > 0, timeout=10)
+        ids = [caller.client.chat.completions.with_raw_response.create(model=LLAMA, messages=USER)
+               .headers["x-request-id"] for _ in range(5)]
+        reader.until(_ended(ids[-1]))  # the reading watcher got everything up to the last request's end
+        assert stuck.dropped > 0 and stuck.queue.qsize() == 3
     finally:
         hub.unwatch(stuck)
-    assert stuck.queue.qsize() == 3
+        reader.close()
     wait_until(lambda: RequestLog.objects.filter(user=caller.user, status=200).count() == 5, timeout=10)
 
 
