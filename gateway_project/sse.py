@@ -1,4 +1,7 @@
-"""Server-sent events over POST: the framing, and a Channels consumer that every SSE endpoint builds on.
+"""Server-sent events: the framing, and a Channels consumer that every SSE endpoint builds on.
+
+Endpoints answer POST (a body says what to stream) unless they set ``methods``
+(the live trace streams answer GET, for the browser's ``EventSource``).
 
 A subclass of ``SseConsumer`` says how to read its input (``prepare``, which
 raises ``ApiError`` for a 400 or 404) and what to stream (``events``, an async

@@ -17,6 +17,7 @@ docs/decisions/0017-request-traces.md and the event shapes in docs/api.md.
 
 from __future__ import annotations
 
+import logging
 import time
 from decimal import Decimal
 from typing import TYPE_CHECKING
@@ -32,6 +33,7 @@ if TYPE_CHECKING:
     from models_catalog.selectors import Snapshot
 
 __all__ = ["END_TYPES", "TracedAttempts", "Trace"]
+log = logging.getLogger(__name__)
 END_TYPES = ("done", "failed", "disconnected", "refused")
 REMAINING = "x-ratelimit-remaining-"
 CUT = len(REMAINING)
@@ -91,10 +93,18 @@ class Trace:
 
     def finish(self, *, outcome: str, status: int, error: ProxyError | None, model_used: str, tokens: TokenCount,
                cost: Decimal, snapshot: Snapshot | None = None, response_body: dict | None = None) -> None:
-        """Record the end once: what the client got, the tokens and the cost. Then the spans, when configured."""
+        """Record the end once: what the client got, the tokens and the cost. Then the spans, when configured.
+        Never raises: the settlement that calls it must still queue the log row."""
         if self.finished:
             return
         self.finished = True
+        try:
+            self._finish(outcome, status, error, model_used, tokens, cost, snapshot, response_body)
+        except Exception:
+            log.exception("could not finish the trace of request %s", self.request_id)
+
+    def _finish(self, outcome: str, status: int, error: ProxyError | None, model_used: str, tokens: TokenCount,
+                cost: Decimal, snapshot: Snapshot | None, response_body: dict | None) -> None:
         model = snapshot.models.get(model_used or self.model) if snapshot is not None else None
         self.system = model.provider.kind if model is not None else ""
         if not self.events or self.events[0]["type"] != "accepted":  # refused before the body named a model
