@@ -2,10 +2,11 @@
 
 from django.urls import path
 
-from chat import admin_views
+from chat import admin_views, live_views
 
 urlpatterns = [
     path("", admin_views.dashboard, name="console-dashboard"),
     path("logs/", admin_views.logs, name="console-logs"),
     path("logs/<int:log_id>/", admin_views.log_detail, name="console-log-detail"),
+    path("live/", live_views.live_console, name="console-live"),
 ]

@@ -11,7 +11,7 @@ from django.shortcuts import render
 from django.views.decorators.http import require_GET
 
 from accounts.permissions import admin_page
-from chat import log_selectors, stats
+from chat import log_selectors, stats, trace_selectors
 from chat.log_apis import attempt_out
 from gateway_project.errors import ApiError, found
 
@@ -79,4 +79,5 @@ def logs(request: HttpRequest) -> HttpResponse:
 def log_detail(request: HttpRequest, log_id: int) -> HttpResponse:
     row = found(log_selectors.request_log_get(log_id=log_id), "No such request.")
     attempts = [attempt_out(a) for a in row.attempts or [] if isinstance(a, dict)]
-    return render(request, "console/log_detail.html", {"row": row, "attempts": attempts})
+    return render(request, "console/log_detail.html", {"row": row, "attempts": attempts,
+                                                       "timeline": trace_selectors.timeline(row.trace)})

@@ -36,6 +36,7 @@ class RequestLog(models.Model):
     client_disconnected = models.BooleanField(default=False)
     request_body = models.JSONField(null=True, blank=True)
     response_body = models.JSONField(null=True, blank=True)
+    trace = models.JSONField(default=list, blank=True)  # the request's events in order (chat/proxy/trace.py)
 
     class Meta:
         ordering = ["-created_at", "-id"]

@@ -3,7 +3,10 @@
 from django.urls import path
 
 from chat.consumers import ConversationStreamConsumer
+from chat.trace_consumers import AdminTraceStreamConsumer, TraceStreamConsumer
 
 http_urlpatterns: list = [
     path("api/conversations/<int:conversation_id>/messages/stream", ConversationStreamConsumer.as_asgi()),
+    path("api/admin/traces/stream", AdminTraceStreamConsumer.as_asgi()),
+    path("api/traces/stream", TraceStreamConsumer.as_asgi()),
 ]

@@ -116,6 +116,13 @@ def _networks(env: dict[str, str], name: str) -> tuple[ipaddress.IPv4Network | i
     return tuple(networks)
 
 
+def _otel_endpoint(env: dict[str, str]) -> str | None:
+    raw = (env.get("OTEL_EXPORTER_OTLP_ENDPOINT") or "").strip()
+    if raw and not re.match(r"^https?://[^/\s]+", raw):
+        raise ConfigError(f"OTEL_EXPORTER_OTLP_ENDPOINT must be an http(s):// URL such as http://127.0.0.1:4318, got {raw!r}")
+    return raw or None
+
+
 def _local_secrets() -> dict[str, str]:
     """Return development secrets, generating them once into an ignored file."""
     if LOCAL_SECRETS_FILE.exists():
@@ -208,6 +215,7 @@ class Config:
     orchestrator_default_models: int
     synthesis_max_models: int
     passthrough: bool = True
+    otel_endpoint: str | None = None  # OTEL_EXPORTER_OTLP_ENDPOINT: spans of each request (chat/proxy/trace_otel.py)
     passthrough_paths: tuple[str, ...] = DEFAULT_PASSTHROUGH_PATHS
     cors_origins: tuple[str, ...] = ()
     openrouter_free_rpm: int = OPENROUTER_FREE_RPM  # known free-tier limits of an upstream account (0: none)
@@ -328,6 +336,7 @@ def load(env: Mapping[str, str] | None = None) -> Config:
         metrics_token=env.get("METRICS_TOKEN") or "",
         metrics_dir=env.get("PROMETHEUS_MULTIPROC_DIR") or _default_metrics_dir(env),
         log_format=_log_format(env, debug),
+        otel_endpoint=_otel_endpoint(env),
     )
 
 

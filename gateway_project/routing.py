@@ -37,9 +37,9 @@ def build_application(django_app):
     sse_app = BodyLimit(AuthMiddlewareStack(URLRouter(routes)))
     pages_app = BodyLimit(django_app)
 
-    def is_sse(route: str) -> bool:
+    def is_sse(route: str, method: str) -> bool:
         tail = route.lstrip("/")
-        return any(p.pattern.match(tail) for p in routes)
+        return any(p.pattern.match(tail) and method in p.callback.consumer_class.methods for p in routes)
 
     async def application(scope, receive, send):
         if scope["type"] == "http":
@@ -48,7 +48,7 @@ def build_application(django_app):
                 await proxy(scope, receive, send)
             elif route == metrics_endpoint.PATH:
                 await metrics_endpoint.serve_metrics(scope, receive, send)
-            elif scope["method"] == "POST" and is_sse(route):
+            elif is_sse(route, scope["method"]):
                 await sse_app(scope, receive, send)
             else:
                 await pages_app(scope, receive, send)

@@ -1,4 +1,7 @@
-"""Server-sent events over POST: the framing, and a Channels consumer that every SSE endpoint builds on.
+"""Server-sent events: the framing, and a Channels consumer that every SSE endpoint builds on.
+
+Endpoints answer POST (a body says what to stream) unless they set ``methods``
+(the live trace streams answer GET, for the browser's ``EventSource``).
 
 A subclass of ``SseConsumer`` says how to read its input (``prepare``, which
 raises ``ApiError`` for a 400 or 404) and what to stream (``events``, an async
@@ -38,9 +41,17 @@ SSE_HEADERS = [
 ]
 
 
+class RawText(str):
+    """Event data sent as it is, one ``data:`` line per line (HTML for the htmx SSE extension), not as JSON."""
+
+
 def sse_event(name: str, data: Any) -> bytes:
-    """Return one SSE event: ``event: NAME``, ``data: JSON`` and the blank line that ends it."""
-    return b"event: " + name.encode() + b"\ndata: " + orjson.dumps(data, option=orjson.OPT_NON_STR_KEYS) + b"\n\n"
+    """Return one SSE event: ``event: NAME``, ``data: JSON`` (or a ``RawText`` as is) and the blank line that ends it."""
+    if isinstance(data, RawText):
+        body = b"\ndata: ".join(line.encode() for line in data.splitlines() or [""])
+    else:
+        body = orjson.dumps(data, option=orjson.OPT_NON_STR_KEYS)
+    return b"event: " + name.encode() + b"\ndata: " + body + b"\n\n"
 
 
 def error_data(message: str, status: int, code: str = "") -> dict:
@@ -50,6 +61,8 @@ def error_data(message: str, status: int, code: str = "") -> dict:
 
 class SseConsumer(AsyncHttpConsumer):
     """An authenticated SSE endpoint over POST. Subclasses implement ``prepare`` and ``events``."""
+
+    methods: tuple[str, ...] = ("POST",)  # what gateway_project.routing sends here; GET for EventSource streams
 
     # The event sent when ``events`` fails after the stream has started.
     failure_event: tuple[str, dict] = ("error", error_data("The gateway failed to finish this answer.", 500))

@@ -131,7 +131,7 @@ def build_world(gateway_url: str, shared: dict[str, str]) -> World:
                         json={"model": FREE_MODEL, "input": "hi"}, timeout=30).json()
     params = {
         **shared, "key_id": key_id, "user_id": str(owner.id), "conversation_id": str(conversation.id),
-        "log_id": str(log.id), "id": str(owner.id), "response_id": stored["id"],
+        "log_id": str(log.id), "request_id": log.request_id, "id": str(owner.id), "response_id": stored["id"],
         "content_type_id": str(ContentType.objects.get_for_model(type(owner)).id),
         "object_id@accounts/user": str(owner.id), "object_id@accounts/gatewaykey": key_id,
         "object_id@accounts/ledgerentry": str(ledger.id),
@@ -187,4 +187,9 @@ def send(base_url: str, method: str, kind: str, path: str, headers: dict, cookie
         else:
             body = {"data": {}}
     with httpx.Client(base_url=base_url, cookies=cookies, timeout=30, follow_redirects=False) as client:
+        if kind == "sse" and method == "GET":  # a live stream never ends: its status and headers are the answer
+            with client.stream(method, path, headers=headers) as streamed:
+                live = streamed.headers.get("content-type", "").startswith("text/event-stream")
+                return httpx.Response(streamed.status_code, headers=streamed.headers,
+                                      content=b"" if live else streamed.read())
         return client.request(method, path, headers=headers, **body)

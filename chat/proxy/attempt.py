@@ -57,7 +57,7 @@ class Attempt:
     latency_ms: int
     reason: str
     sent: bool = True
-    verdict: Verdict | None = None  # what the answer meant (None for a skip)
+    verdict: Verdict | None = None  # what the answer meant (None for a skip; the trace's "why it moved on")
     waited_s: float = 0.0  # time waiting on the upstream (the x-gateway-overhead-ms header leaves it out)
 
     def as_log(self) -> dict:

@@ -34,6 +34,7 @@ from chat.proxy.overhead import HEADER as OVERHEAD_HEADER
 from chat.proxy.overhead import overhead_ms
 from chat.proxy.relay import StreamState, relay_stream
 from chat.proxy.tokens import TokenCount, estimate_completion
+from chat.proxy.trace import Trace, TracedAttempts
 from gateway_project.middleware import new_request_id
 from models_catalog.selectors import Snapshot, asnapshot
 
@@ -76,6 +77,11 @@ class Exchange:
     error: ProxyError | None = None
     settled: bool = False
     upstream_wait_s: float = 0.0  # waiting on the upstream outside the attempts (reading a whole answer)
+    trace: Trace = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.trace = Trace(self.request_id, self.principal, self.source, self.started)
+        self.attempts = TracedAttempts(self.trace)  # the router's appends are the trace's attempt events
 
     @property
     def call(self) -> upstream_call.UpstreamCall:
@@ -102,6 +108,7 @@ class Exchange:
     def _first_byte(self, at: float | None = None) -> None:
         if self.ttft_ms is None:
             self.ttft_ms = int(((at or time.monotonic()) - self.started) * 1000)
+            self.trace.first_byte(self.ttft_ms)
 
     def _conclude(self, outcome: Outcome, error: ProxyError | None = None) -> None:
         """Set the outcome, once; what the client saw is 200 once a stream opened, else the error's status."""
@@ -206,6 +213,7 @@ async def _admit(exchange: Exchange, body: dict) -> None:
     principal = exchange.principal
     snapshot = await asnapshot()
     requested = body["model"].strip()
+    exchange.trace.accepted(model=requested, stream=bool(body.get("stream")))
     route = snapshot.resolve(requested)
     if route is None:
         raise ProxyError(404, f"The model {requested!r} does not exist on this gateway; GET /v1/models lists "
@@ -234,6 +242,7 @@ async def _admit(exchange: Exchange, body: dict) -> None:
         principal=principal, models=[snapshot.models[m] for m in model_ids if m in snapshot.models],
         body=body, request_id=exchange.request_id,
     )
+    exchange.trace.admitted(exchange.admission, exchange.reservation.hold.amount if exchange.reservation else None)
 
 
 async def _deliver_whole(exchange: Exchange, opened: router.Opened, delivery: Delivery) -> None:
@@ -331,6 +340,9 @@ async def _settle(exchange: Exchange) -> None:
     except Exception:
         log.exception("charging the tokens of request %s failed", exchange.request_id)
     metrics.observe(exchange, cost)
+    exchange.trace.finish(outcome=exchange.outcome.value, status=exchange.status, error=exchange.error,
+                          model_used=exchange.model_used, tokens=exchange.tokens, cost=cost,
+                          snapshot=exchange.snapshot, response_body=exchange.response_body)
     body = exchange.body or {}
     log_row.queue(
         principal=exchange.principal, request_id=exchange.request_id, source=exchange.source, endpoint=exchange.endpoint,
@@ -340,5 +352,5 @@ async def _settle(exchange: Exchange) -> None:
         model_used=exchange.model_used, stream=exchange.stream or bool(body.get("stream")),
         tokens=exchange.tokens, cost=cost, ttft_ms=exchange.ttft_ms,
         disconnected=exchange.outcome is Outcome.DISCONNECTED, request_body=exchange.body,
-        response_body=exchange.response_body,
+        response_body=exchange.response_body, trace=exchange.trace.events,
     )

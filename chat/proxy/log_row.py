@@ -46,6 +46,7 @@ def queue(
     disconnected: bool = False,
     request_body: dict | None = None,
     response_body: dict | None = None,
+    trace: Sequence[dict] = (),
 ) -> None:
     """Queue one request's log row. A request nobody was authenticated for is not a user's request, and a
     refusal for a full log queue would only add to it: no row for either."""
@@ -79,5 +80,6 @@ def queue(
             "client_disconnected": disconnected,
             "request_body": request_body if keep_bodies else None,
             "response_body": response_body if keep_bodies else None,
+            "trace": list(trace),
         }
     )

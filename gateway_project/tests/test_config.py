@@ -110,10 +110,16 @@ def test_agent_and_orchestrator_limits_default_to_their_former_constants_and_can
     assert [getattr(cfg, name) for name in limits] == [0, 2, 9, 5, 1]
 
 
+def test_opentelemetry_is_off_unless_an_endpoint_is_set():
+    assert config.load({**STRONG}).otel_endpoint is None
+    assert config.load({**STRONG, "OTEL_EXPORTER_OTLP_ENDPOINT": " http://127.0.0.1:4318 "}).otel_endpoint == \
+        "http://127.0.0.1:4318"
+
+
 @pytest.mark.parametrize(
     ("name", "value"),
     [("GATEWAY_DEFAULT_RPM", "many"), ("REDIS_FAILURE_MODE", "sometimes"), ("ENCRYPTION_PREVIOUS_KEYS", "abc"),
-     ("GATEWAY_ORCHESTRATOR_MAX_MODELS", "0")],
+     ("GATEWAY_ORCHESTRATOR_MAX_MODELS", "0"), ("OTEL_EXPORTER_OTLP_ENDPOINT", "collector:4318")],
 )
 def test_load_rejects_unusable_values_naming_the_variable(name, value):
     with pytest.raises(config.ConfigError, match=name):
