@@ -2,12 +2,13 @@
 
 from django.urls import include, path
 
-from chat import apis
+from chat import apis, cache_apis
 
 urlpatterns: list = [
     path("conversations", apis.ConversationListCreateApi.as_view()),
     path("conversations/<int:conversation_id>", apis.ConversationDetailApi.as_view()),
     path("conversations/<int:conversation_id>/messages", apis.ConversationMessageApi.as_view()),
+    path("admin/cache", cache_apis.AdminCacheApi.as_view()),
     path("", include("chat.log_urls")),
     path("", include("chat.usage_urls")),
 ]

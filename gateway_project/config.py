@@ -190,6 +190,7 @@ class Config:
     orchestrator_default_models: int
     synthesis_max_models: int
     passthrough: bool = True
+    cache_ttl_s: int = 0
     passthrough_paths: tuple[str, ...] = DEFAULT_PASSTHROUGH_PATHS
 
     @property
@@ -290,4 +291,5 @@ def load(env: Mapping[str, str] | None = None) -> Config:
         synthesis_max_models=_int(env, "GATEWAY_SYNTHESIS_MAX_MODELS", 3, minimum=1),
         passthrough=_bool(env.get("GATEWAY_PASSTHROUGH"), default=True),
         passthrough_paths=_passthrough_paths(env),
+        cache_ttl_s=_int(env, "GATEWAY_CACHE_TTL", 0, minimum=0),
     )

@@ -13,6 +13,7 @@ from django.conf import settings
 from chat.proxy import auth, catalog_api, passthrough, paths, upstream
 from chat.proxy import exchange as ex
 from chat.proxy.asgi_io import encode_headers, read_body, refuse_declared_oversize, send_whole
+from chat.proxy.cache import CachePolicy
 from chat.proxy.errors import ProxyError
 from chat.proxy.validation import parse_json_object
 
@@ -69,7 +70,8 @@ class ProxyApp:
             return parse_json_object(raw, headers.get(b"content-type", b"").decode("latin-1"))
 
         await ex.serve(principal=principal, source="api", load_body=load_body, delivery=_HttpDelivery(send),
-                       request_id=request_id, wait_disconnect=lambda: _wait_disconnect(receive))
+                       request_id=request_id, wait_disconnect=lambda: _wait_disconnect(receive),
+                       cache_policy=CachePolicy.from_headers(headers))
 
 
 class _HttpDelivery:
