@@ -9,11 +9,13 @@ from rest_framework.views import APIView
 
 from accounts.permissions import IsAdmin
 from chat.proxy import cache as response_cache
+from gateway_project.schema import error_responses
 
 
 class AdminCacheApi(APIView):
     permission_classes = [IsAdmin]
 
-    @extend_schema(responses=inline_serializer("CacheCleared", {"cleared": serializers.IntegerField()}))
+    @extend_schema(responses={**error_responses(),
+                              200: inline_serializer("CacheCleared", {"cleared": serializers.IntegerField()})})
     def delete(self, request):
         return Response({"cleared": response_cache.clear()})
