@@ -158,3 +158,27 @@ def test_a_key_sets_its_cache_ttl_over_the_api(caller, gateway):
     assert key.cache_ttl == 30
     assert _ask(caller.client).headers["x-gateway-cache"] == "miss"  # the change reached the cached principal
     assert _ask(caller.client).headers["x-gateway-cache"] == "hit"
+
+
+def test_the_in_process_client_of_the_playground_uses_the_cache_too(caller, sim, cache_on):
+    from asgiref.sync import async_to_sync
+
+    from accounts.principals import principal_for_user
+    from chat.proxy import inprocess, upstream
+    from gateway_project.redis_client import aclose_async_client
+
+    principal = principal_for_user(caller.user.id)
+
+    async def twice() -> list[dict]:
+        try:
+            return [await inprocess.complete(principal=principal, body={"model": LLAMA, "messages": USER},
+                                             source="playground") for _ in range(2)]
+        finally:
+            await upstream.close()
+            await aclose_async_client()
+
+    first, second = async_to_sync(twice)()
+    assert second["id"] == first["id"] and second["_gateway"]["requestId"] != first["_gateway"]["requestId"]
+    assert _upstream_calls(sim) == 1
+    row = wait_until(lambda: RequestLog.objects.filter(request_id=second["_gateway"]["requestId"]).first())
+    assert (row.source, row.cache_hit) == ("playground", True)
