@@ -9,7 +9,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from accounts import selectors, services
-from accounts.models import BudgetPeriod, GatewayKey, LedgerEntry, Role, UpstreamKey
+from accounts.models import CACHE_TTL_MAX_S, BudgetPeriod, GatewayKey, LedgerEntry, Role, UpstreamKey
 from accounts.permissions import IsAdmin
 from accounts.serializers import gateway_key_out, user_out
 from gateway_project.errors import ApiError, found
@@ -21,6 +21,12 @@ from gateway_project.validators import (
     api_integer,
     api_text,
 )
+
+
+def _cache_ttl_field() -> serializers.IntegerField:
+    """A key's ``cacheTtl``: seconds of the response cache, 0 off, null the server's GATEWAY_CACHE_TTL."""
+    return serializers.IntegerField(min_value=0, max_value=CACHE_TTL_MAX_S, required=False, allow_null=True)
+
 
 # ---------------------------------------------------------------- the caller's own settings
 
@@ -50,6 +56,7 @@ class GatewayKeyListCreateApi(APIView):
         name = api_text(GatewayKey, "name")
         expiresAt = serializers.DateTimeField(required=False, allow_null=True)
         models = serializers.ListField(child=serializers.CharField(max_length=200), required=False, max_length=200)
+        cacheTtl = _cache_ttl_field()
 
     def get(self, request):
         return paginated(request, self, selectors.gateway_key_list(user=request.user), gateway_key_out)
@@ -62,6 +69,7 @@ class GatewayKeyListCreateApi(APIView):
             name=data.validated_data["name"],
             expires_at=data.validated_data.get("expiresAt"),
             models=data.validated_data.get("models"),
+            cache_ttl=data.validated_data.get("cacheTtl"),
         )
         return Response(gateway_key_out(created.key, secret=created.secret), status=201)
 
@@ -70,6 +78,7 @@ class GatewayKeyDetailApi(APIView):
     class InputSerializer(serializers.Serializer):
         enabled = serializers.BooleanField(required=False)
         name = api_text(GatewayKey, "name", required=False)
+        cacheTtl = _cache_ttl_field()
 
     def _key(self, request, key_id: int):
         key = found(selectors.gateway_key_get(key_id=key_id, user=request.user), "No such key.")
@@ -79,9 +88,12 @@ class GatewayKeyDetailApi(APIView):
         key = self._key(request, key_id)
         data = self.InputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        if not data.validated_data:
-            raise ApiError("Nothing to change: send enabled or name.", status_code=400)
-        services.gateway_key_update(key=key, **data.validated_data)
+        changes = dict(data.validated_data)
+        if not changes:
+            raise ApiError("Nothing to change: send enabled, name or cacheTtl.", status_code=400)
+        if "cacheTtl" in changes:
+            changes["cache_ttl"] = changes.pop("cacheTtl")
+        services.gateway_key_update(key=key, **changes)
         return Response(gateway_key_out(key))
 
     def delete(self, request, key_id: int):
@@ -195,14 +207,17 @@ class AdminKeyDetailApi(APIView):
 
     class InputSerializer(LimitsIn):
         enabled = serializers.BooleanField(required=False)
+        cacheTtl = _cache_ttl_field()
 
     def patch(self, request, key_id: int):
         key = found(selectors.gateway_key_get(key_id=key_id), "No such key.")
         data = self.InputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        changes = _limit_changes({k: v for k, v in data.validated_data.items() if k != "enabled"})
+        changes = _limit_changes({k: v for k, v in data.validated_data.items() if k not in ("enabled", "cacheTtl")})
         if "enabled" in data.validated_data:
             changes["enabled"] = data.validated_data["enabled"]
+        if "cacheTtl" in data.validated_data:
+            changes["cache_ttl"] = data.validated_data["cacheTtl"]
         if not changes:
             raise ApiError("Nothing to change.", status_code=400)
         services.gateway_key_update(key=key, **changes)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django import forms
 
-from accounts.models import GatewayKey, LedgerEntry, UpstreamKey
+from accounts.models import CACHE_TTL_MAX_S, GatewayKey, LedgerEntry, UpstreamKey
 from gateway_project.validators import (
     API_KEY_MAX_LENGTH,
     PASSWORD_MAX_LENGTH,
@@ -35,6 +35,12 @@ class UpstreamKeyForm(forms.Form):
 
 class GatewayKeyForm(forms.Form):
     name = form_text(GatewayKey, "name", label="Name")
+
+
+class GatewayKeyCacheForm(forms.Form):
+    """A key's response-cache TTL in seconds (empty: the server's default)."""
+
+    cache_ttl = forms.IntegerField(min_value=0, max_value=CACHE_TTL_MAX_S, required=False, label="Cache TTL")
 
 
 class PoolKeyForm(forms.Form):

@@ -93,6 +93,9 @@ class Invite(models.Model):
         return f"invite {self.id} ({'used' if self.used_at else 'open'})"
 
 
+CACHE_TTL_MAX_S = 7 * 86400  # the longest a key or a request may ask the response cache to keep an answer
+
+
 class GatewayKey(models.Model):
     """A key that authenticates /v1; only its SHA-256 is stored."""
 
@@ -107,6 +110,8 @@ class GatewayKey(models.Model):
     tpm = models.PositiveIntegerField(null=True, blank=True)
     budget = models.DecimalField(max_digits=14, decimal_places=6, null=True, blank=True)
     budget_period = models.CharField(max_length=10, choices=BudgetPeriod.choices, default=BudgetPeriod.MONTHLY)
+    cache_ttl = models.PositiveIntegerField(null=True, blank=True,
+                                            help_text="seconds of the response cache; null: GATEWAY_CACHE_TTL")
     created_at = models.DateTimeField(auto_now_add=True)
     last_used_at = models.DateTimeField(null=True, blank=True)
     deleted_at = models.DateTimeField(null=True, blank=True)

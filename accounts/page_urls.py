@@ -14,6 +14,7 @@ urlpatterns = [
     path("settings/api-key/delete/", views.upstream_key_delete, name="upstream_key_delete"),
     path("settings/keys/", views.gateway_key_create, name="gateway_key_create"),
     path("settings/keys/<int:key_id>/toggle/", views.gateway_key_toggle, name="gateway_key_toggle"),
+    path("settings/keys/<int:key_id>/cache-ttl/", views.gateway_key_cache_ttl, name="gateway_key_cache_ttl"),
     path("settings/keys/<int:key_id>/delete/", views.gateway_key_delete, name="gateway_key_delete"),
     path("settings/models/<int:model_pk>/toggle/", views.my_model_toggle, name="my_model_toggle"),
 ]

@@ -35,6 +35,7 @@ class Principal:
     key_budget: Decimal | None = None
     key_budget_period: str = "monthly"
     key_expires_at: float | None = None
+    key_cache_ttl: int | None = None  # seconds of the response cache for this key; None: GATEWAY_CACHE_TTL
     user_rpm: int | None = None
     user_tpm: int | None = None
     user_budget: Decimal | None = None
@@ -121,6 +122,7 @@ def _principal_for_key_hash(key_hash: str) -> Principal | None:
         key_budget=key.budget,
         key_budget_period=key.budget_period,
         key_expires_at=key.expires_at.timestamp() if key.expires_at else None,
+        key_cache_ttl=key.cache_ttl,
     )
 
 

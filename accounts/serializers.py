@@ -18,6 +18,7 @@ def gateway_key_out(key: GatewayKey, *, secret: str | None = None, with_user: bo
         "tpm": key.tpm,
         "budget": money(key.budget),
         "budgetPeriod": key.budget_period,
+        "cacheTtl": key.cache_ttl,
         "createdAt": key.created_at.isoformat(),
         "lastUsedAt": key.last_used_at.isoformat() if key.last_used_at else None,
     }

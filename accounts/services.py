@@ -113,7 +113,8 @@ class CreatedKey:
 
 @transaction.atomic
 def gateway_key_create(
-    *, user: User, name: str, expires_at: datetime | None = None, models: list[str] | None = None
+    *, user: User, name: str, expires_at: datetime | None = None, models: list[str] | None = None,
+    cache_ttl: int | None = None,
 ) -> CreatedKey:
     """Create a gateway key; the secret is returned here once and never stored."""
     if expires_at is not None and expires_at <= timezone.now():
@@ -126,13 +127,14 @@ def gateway_key_create(
         key_hash=hash_secret(secret),
         expires_at=expires_at,
         allowed_models=list(models or []),
+        cache_ttl=cache_ttl,
     )
     return CreatedKey(key=key, secret=secret)
 
 
 @transaction.atomic
 def gateway_key_update(*, key: GatewayKey, **changes) -> GatewayKey:
-    """Apply ``changes`` (enabled, rpm, tpm, budget, budget_period, name, models) to a key."""
+    """Apply ``changes`` (enabled, rpm, tpm, budget, budget_period, name, models, cache_ttl) to a key."""
     for name, value in changes.items():
         setattr(key, name, value)
     key.save(update_fields=sorted(changes))

@@ -12,7 +12,7 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from accounts import registration, selectors, services, throttles
-from accounts.forms import CredentialsForm, GatewayKeyForm, PasswordChangeForm, UpstreamKeyForm
+from accounts.forms import CredentialsForm, GatewayKeyCacheForm, GatewayKeyForm, PasswordChangeForm, UpstreamKeyForm
 from gateway_project.errors import ApiError, found
 from gateway_project.forms import form_problem
 from gateway_project.validators import EMAIL_MAX_LENGTH
@@ -198,6 +198,17 @@ def _own_key(request, key_id: int):
 def gateway_key_toggle(request, key_id: int):
     key = _own_key(request, key_id)
     services.gateway_key_update(key=key, enabled=not key.enabled)
+    return _settings_section(request, "keys")
+
+
+@login_required
+@require_POST
+def gateway_key_cache_ttl(request, key_id: int):
+    key = _own_key(request, key_id)
+    form = GatewayKeyCacheForm(request.POST)
+    if not form.is_valid():
+        return _settings_section(request, "keys", status=400, error=form_problem(form))
+    services.gateway_key_update(key=key, cache_ttl=form.cleaned_data["cache_ttl"])
     return _settings_section(request, "keys")
 
 

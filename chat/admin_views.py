@@ -1,18 +1,21 @@
-"""Admin console pages of the request log: the dashboard, the log list and one request's detail."""
+"""Admin console pages of the request log: the dashboard (with the response cache's clear button), the log list
+and one request's detail."""
 
 from __future__ import annotations
 
 from decimal import Decimal
 from urllib.parse import urlencode
 
+from django.contrib import messages
 from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
-from django.shortcuts import render
-from django.views.decorators.http import require_GET
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_GET, require_POST
 
 from accounts.permissions import admin_page
 from chat import log_selectors, stats, trace_selectors
 from chat.log_apis import attempt_out
+from chat.proxy import cache as response_cache
 from gateway_project.errors import ApiError, found
 
 CHART_W, CHART_H, CHART_TOP = 560, 140, 16
@@ -41,6 +44,14 @@ def dashboard(request: HttpRequest) -> HttpResponse:
                "first": result["days"][0]["date"], "last": result["days"][-1]["date"]} for key, title in SERIES]
     return render(request, "console/dashboard.html",
                   {"stats": result, "charts": charts, "chart_w": CHART_W, "chart_h": CHART_H})
+
+
+@require_POST
+@admin_page
+def cache_clear(request: HttpRequest) -> HttpResponse:
+    cleared = response_cache.clear()
+    messages.success(request, f"Response cache cleared: {cleared} answer{'s' if cleared != 1 else ''} dropped.")
+    return redirect("console-dashboard")
 
 
 @require_GET

@@ -216,6 +216,7 @@ class Config:
     synthesis_max_models: int
     passthrough: bool = True
     otel_endpoint: str | None = None  # OTEL_EXPORTER_OTLP_ENDPOINT: spans of each request (chat/proxy/trace_otel.py)
+    cache_ttl_s: int = 0
     passthrough_paths: tuple[str, ...] = DEFAULT_PASSTHROUGH_PATHS
     cors_origins: tuple[str, ...] = ()
     openrouter_free_rpm: int = OPENROUTER_FREE_RPM  # known free-tier limits of an upstream account (0: none)
@@ -337,6 +338,7 @@ def load(env: Mapping[str, str] | None = None) -> Config:
         metrics_dir=env.get("PROMETHEUS_MULTIPROC_DIR") or _default_metrics_dir(env),
         log_format=_log_format(env, debug),
         otel_endpoint=_otel_endpoint(env),
+        cache_ttl_s=_int(env, "GATEWAY_CACHE_TTL", 0, minimum=0),
     )
 
 

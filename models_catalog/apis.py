@@ -11,7 +11,7 @@ from gateway_project.errors import ApiError, found
 from gateway_project.pagination import paginated
 from gateway_project.validators import api_integer, api_json
 from models_catalog import health, selectors, services
-from models_catalog.models import CatalogModel, Provider, UsageLimit
+from models_catalog.models import CatalogModel, Provider, Strategy, UsageLimit
 from models_catalog.serializers import (
     admin_model_out,
     alias_out,
@@ -24,6 +24,7 @@ from models_catalog.sync import SyncError
 
 MODEL_ID = serializers.CharField(max_length=200)
 FALLBACKS = serializers.ListField(child=serializers.CharField(max_length=200), required=False, max_length=20)
+STRATEGY = serializers.ChoiceField(choices=Strategy.values, required=False)
 
 
 def _model_or_404(model_id: str) -> CatalogModel:
@@ -135,6 +136,7 @@ class AdminAliasApi(APIView):
         alias = serializers.CharField(max_length=200)
         modelId = MODEL_ID
         fallbacks = FALLBACKS
+        strategy = STRATEGY
 
     def get(self, request):
         return paginated(request, self, selectors.alias_list(), alias_out)
@@ -143,7 +145,8 @@ class AdminAliasApi(APIView):
         data = self.InputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         v = data.validated_data
-        alias = services.alias_set(alias=v["alias"], model_id=v["modelId"], fallbacks=v.get("fallbacks"))
+        alias = services.alias_set(alias=v["alias"], model_id=v["modelId"], fallbacks=v.get("fallbacks"),
+                                   strategy=v.get("strategy"))
         return Response(alias_out(alias))
 
 
@@ -163,6 +166,7 @@ class AdminPresetApi(APIView):
         model = MODEL_ID
         fallbacks = FALLBACKS
         params = api_json(required=False)
+        strategy = STRATEGY
 
     def get(self, request):
         return paginated(request, self, selectors.preset_list(), preset_out)
@@ -172,7 +176,7 @@ class AdminPresetApi(APIView):
         data.is_valid(raise_exception=True)
         v = data.validated_data
         preset = services.preset_set(name=v["name"], model_id=v["model"], fallbacks=v.get("fallbacks"),
-                                     params=v.get("params"))
+                                     params=v.get("params"), strategy=v.get("strategy"))
         return Response(preset_out(preset))
 
 

@@ -8,7 +8,7 @@ import re
 from django import forms
 
 from gateway_project.validators import MAX_JSON_DEPTH, form_integer, reject_unstorable
-from models_catalog.models import Provider, UsageLimit
+from models_catalog.models import Provider, Strategy, UsageLimit
 
 PROVIDER_KINDS = [(Provider.Kind.OPENAI, Provider.Kind.OPENAI.label),
                   (Provider.Kind.ANTHROPIC, Provider.Kind.ANTHROPIC.label)]
@@ -53,6 +53,7 @@ class AliasForm(forms.Form):
     alias = forms.CharField(max_length=200, label="Alias")
     model_id = forms.CharField(max_length=200, label="Model")
     fallbacks = ModelIdListField(required=False, label="Fallbacks")
+    strategy = forms.ChoiceField(choices=Strategy.choices, required=False, label="Strategy")
 
 
 class PresetForm(forms.Form):
@@ -60,6 +61,7 @@ class PresetForm(forms.Form):
     model_id = forms.CharField(max_length=200, label="Model")
     fallbacks = ModelIdListField(required=False, label="Fallbacks")
     params = JsonObjectField(required=False, label="Parameters")
+    strategy = forms.ChoiceField(choices=Strategy.choices, required=False, label="Strategy")
 
 
 class UsageLimitForm(forms.Form):

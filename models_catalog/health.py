@@ -97,13 +97,13 @@ def _median(values: list[int]) -> int | None:
     return int(statistics.median(values)) if values else None
 
 
-def _parse(fields: dict[str, str]) -> ModelHealth:
+def _parse(fields: dict[str, str], since: float = 0.0) -> ModelHealth:
     oks, latencies, ttfts = [], [], []
     for name, value in fields.items():
         if not (name.startswith("s") and name[1:].isdigit()):
             continue
         parts = value.split("|")
-        if len(parts) != 5:
+        if len(parts) != 5 or (since and (_float(parts[0]) or 0.0) < since):
             continue
         oks.append(parts[1] == "1")
         if parts[1] == "1":
@@ -125,15 +125,16 @@ def _parse(fields: dict[str, str]) -> ModelHealth:
     )
 
 
-async def aread(model_ids: list[str]) -> dict[str, ModelHealth]:
-    """Return each model's health (no traffic yet: zero samples and None figures)."""
+async def aread(model_ids: list[str], *, since: float = 0.0) -> dict[str, ModelHealth]:
+    """Return each model's health (no traffic yet: zero samples and None figures); ``since``: only the samples
+    taken from that epoch time on."""
     unique = list(dict.fromkeys(model_ids))
     try:
         raw = await store().get_hashes([_key(m) for m in unique])
     except StateUnavailable:
         log.warning("model health store unreachable; reporting no figures")
         raw = [{} for _ in unique]
-    return {m: _parse(h) for m, h in zip(unique, raw, strict=True)}
+    return {m: _parse(h, since) for m, h in zip(unique, raw, strict=True)}
 
 
 def read(model_ids: list[str]) -> dict[str, ModelHealth]:

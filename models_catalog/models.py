@@ -62,12 +62,22 @@ class CatalogModel(models.Model):
         return self.model_id
 
 
+class Strategy(models.TextChoices):
+    """How a route with several models orders them (chat/proxy/strategies.py)."""
+
+    ORDERED = "ordered", "In the order given"
+    CHEAPEST = "cheapest", "Cheapest first"
+    FASTEST = "fastest", "Fastest first (time to first token)"
+    MOST_AVAILABLE = "most-available", "Most remaining capacity first"
+
+
 class Alias(models.Model):
     """A public name (``gpt-4o``) for a catalog model, with fallbacks tried in order."""
 
     alias = models.CharField(max_length=200, unique=True)
     model_id = models.CharField(max_length=200)
     fallbacks = models.JSONField(default=list, blank=True)
+    strategy = models.CharField(max_length=20, choices=Strategy.choices, default=Strategy.ORDERED)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -85,6 +95,7 @@ class Preset(models.Model):
     model_id = models.CharField(max_length=200)
     fallbacks = models.JSONField(default=list, blank=True)
     params = models.JSONField(default=dict, blank=True)
+    strategy = models.CharField(max_length=20, choices=Strategy.choices, default=Strategy.ORDERED)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

@@ -48,6 +48,7 @@ class Route:
 
     models: tuple[str, ...]
     params: dict = field(default_factory=dict)
+    strategy: str = "ordered"  # models_catalog.models.Strategy
 
 
 @dataclass(frozen=True)
@@ -89,8 +90,9 @@ def load_snapshot() -> Snapshot:
             prompt_price=m.prompt_price, completion_price=m.completion_price, free=m.free, enabled=m.enabled,
             supports_tools=m.supports_tools, context_length=m.context_length, created=int(m.created_at.timestamp()),
         )
-    aliases = {a.alias: Route(models=(a.model_id, *a.fallbacks)) for a in Alias.objects.all()}
-    presets = {p.name: Route(models=(p.model_id, *p.fallbacks), params=dict(p.params)) for p in Preset.objects.all()}
+    aliases = {a.alias: Route(models=(a.model_id, *a.fallbacks), strategy=a.strategy) for a in Alias.objects.all()}
+    presets = {p.name: Route(models=(p.model_id, *p.fallbacks), params=dict(p.params), strategy=p.strategy)
+               for p in Preset.objects.all()}
     limits: dict[str | None, tuple[int | None, int | None]] = {}
     for limit in UsageLimit.objects.select_related("model"):
         limits[limit.model.model_id if limit.model else None] = (limit.max_requests_per_day, limit.max_tokens_per_day)

@@ -58,12 +58,13 @@ def provider_out(provider: Provider) -> dict:
 
 
 def alias_out(alias: Alias) -> dict:
-    return {"alias": alias.alias, "modelId": alias.model_id, "fallbacks": list(alias.fallbacks)}
+    return {"alias": alias.alias, "modelId": alias.model_id, "fallbacks": list(alias.fallbacks),
+            "strategy": alias.strategy}
 
 
 def preset_out(preset: Preset) -> dict:
     return {"name": preset.name, "model": preset.model_id, "fallbacks": list(preset.fallbacks),
-            "params": dict(preset.params)}
+            "params": dict(preset.params), "strategy": preset.strategy}
 
 
 def usage_limit_out(limit: UsageLimit) -> dict:

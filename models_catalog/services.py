@@ -17,7 +17,7 @@ from django.utils import timezone
 
 from accounts import crypto
 from gateway_project import invalidation
-from models_catalog.models import Alias, CatalogModel, Preset, Provider, UsageLimit, UserModelChoice
+from models_catalog.models import Alias, CatalogModel, Preset, Provider, Strategy, UsageLimit, UserModelChoice
 from models_catalog.sync import SyncError, apply_models, fetch_models
 
 log = logging.getLogger(__name__)
@@ -189,8 +189,9 @@ def _check_models_exist(model_ids: list[str]) -> None:
 
 
 @transaction.atomic
-def alias_set(*, alias: str, model_id: str, fallbacks: list[str] | None = None) -> Alias:
-    """Create or replace the alias ``alias`` -> ``model_id`` then ``fallbacks`` in order."""
+def alias_set(*, alias: str, model_id: str, fallbacks: list[str] | None = None, strategy: str | None = None) -> Alias:
+    """Create or replace the alias ``alias`` -> ``model_id`` then ``fallbacks``, tried as ``strategy`` orders them
+    (``ordered`` when None)."""
     alias = alias.strip()
     if not alias or alias.startswith("@"):
         raise ValidationError("alias must be a non-empty name not starting with @")
@@ -198,9 +199,17 @@ def alias_set(*, alias: str, model_id: str, fallbacks: list[str] | None = None) 
         raise ValidationError(f"{alias!r} is a catalog model id; an alias cannot shadow it")
     fallbacks = [f for f in dict.fromkeys(fallbacks or []) if f != model_id]
     _check_models_exist([model_id, *fallbacks])
-    record, _ = Alias.objects.update_or_create(alias=alias, defaults={"model_id": model_id, "fallbacks": fallbacks})
+    record, _ = Alias.objects.update_or_create(alias=alias, defaults={
+        "model_id": model_id, "fallbacks": fallbacks, "strategy": _strategy(strategy)})
     invalidation.announce(invalidation.CATALOG)
     return record
+
+
+def _strategy(strategy: str | None) -> str:
+    strategy = strategy or Strategy.ORDERED
+    if strategy not in Strategy.values:
+        raise ValidationError(f"strategy must be one of {', '.join(Strategy.values)}")
+    return strategy
 
 
 @transaction.atomic
@@ -211,8 +220,10 @@ def alias_delete(*, alias: Alias) -> None:
 
 
 @transaction.atomic
-def preset_set(*, name: str, model_id: str, fallbacks: list[str] | None = None, params: dict | None = None) -> Preset:
-    """Create or replace ``@preset/<name>``: a model, fallbacks and default request parameters."""
+def preset_set(*, name: str, model_id: str, fallbacks: list[str] | None = None, params: dict | None = None,
+               strategy: str | None = None) -> Preset:
+    """Create or replace ``@preset/<name>``: a model, fallbacks, default request parameters and the strategy that
+    orders the models (``ordered`` when None)."""
     params = dict(params or {})
     reserved = sorted(PRESET_RESERVED_PARAMS & params.keys())
     if reserved:
@@ -220,7 +231,8 @@ def preset_set(*, name: str, model_id: str, fallbacks: list[str] | None = None, 
     fallbacks = [f for f in dict.fromkeys(fallbacks or []) if f != model_id]
     _check_models_exist([model_id, *fallbacks])
     record, _ = Preset.objects.update_or_create(
-        name=name, defaults={"model_id": model_id, "fallbacks": fallbacks, "params": params}
+        name=name, defaults={"model_id": model_id, "fallbacks": fallbacks, "params": params,
+                             "strategy": _strategy(strategy)}
     )
     invalidation.announce(invalidation.CATALOG)
     return record

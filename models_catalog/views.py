@@ -31,7 +31,7 @@ from models_catalog.forms import (
     UsageLimitForm,
 )
 from models_catalog.health import ModelHealth
-from models_catalog.models import CatalogModel
+from models_catalog.models import CatalogModel, Strategy
 from models_catalog.sync import SyncError
 
 MODEL_PAGE_SIZE = 100
@@ -70,9 +70,9 @@ def _section_context(section: str) -> dict:
     if section == "providers":
         return {"providers": selectors.provider_list(), "provider_kinds": PROVIDER_KINDS}
     if section == "aliases":
-        return {"aliases": selectors.alias_list()}
+        return {"aliases": selectors.alias_list(), "strategies": Strategy.choices}
     if section == "presets":
-        return {"presets": selectors.preset_list()}
+        return {"presets": selectors.preset_list(), "strategies": Strategy.choices}
     return {"limits": selectors.usage_limit_list()}
 
 
@@ -207,7 +207,8 @@ def provider_add(request: HttpRequest) -> HttpResponse:
 @admin_page
 def alias_save(request: HttpRequest) -> HttpResponse:
     def write(v: dict) -> str:
-        alias = services.alias_set(alias=v["alias"], model_id=v["model_id"], fallbacks=v["fallbacks"])
+        alias = services.alias_set(alias=v["alias"], model_id=v["model_id"], fallbacks=v["fallbacks"],
+                                   strategy=v["strategy"])
         return f"Alias {alias.alias} saved."
 
     return _form_write(request, "aliases", AliasForm(request.POST), write)
@@ -227,7 +228,7 @@ def alias_remove(request: HttpRequest) -> HttpResponse:
 def preset_save(request: HttpRequest) -> HttpResponse:
     def write(v: dict) -> str:
         preset = services.preset_set(name=v["name"], model_id=v["model_id"], fallbacks=v["fallbacks"],
-                                     params=v["params"])
+                                     params=v["params"], strategy=v["strategy"])
         return f"Preset @preset/{preset.name} saved."
 
     return _form_write(request, "presets", PresetForm(request.POST), write)

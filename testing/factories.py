@@ -48,6 +48,17 @@ def catalog_free_models(*model_ids: str) -> None:
     invalidation.announce(invalidation.CATALOG)
 
 
+def api_client(base_url: str, user: User):
+    """An httpx client on the gateway's ``/api`` with ``user``'s JWT (they log in with ``PASSWORD``)."""
+    import httpx
+
+    client = httpx.Client(base_url=f"{base_url}/api", timeout=30)
+    tokens = client.post("/auth/login", json={"email": user.email, "password": PASSWORD})
+    assert tokens.status_code == 200, tokens.text
+    client.headers["Authorization"] = f"Bearer {tokens.json()['access']}"
+    return client
+
+
 def openai_client(base_url: str, api_key: str, **kwargs):
     """The real OpenAI SDK pointed at a gateway (no SDK retries unless asked)."""
     from openai import OpenAI

@@ -14,7 +14,7 @@ from testing.factories import make_key, make_user
 
 BYOK = "sk-or-v1-my-own-upstream-key-9f8e7d"
 KEY_FIELDS = {"id", "name", "prefix", "enabled", "expiresAt", "models", "rpm", "tpm", "budget", "budgetPeriod",
-              "createdAt", "lastUsedAt"}
+              "cacheTtl", "createdAt", "lastUsedAt"}
 
 
 # ---------------------------------------------------------------- BYOK

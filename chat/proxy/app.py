@@ -14,6 +14,7 @@ from django.conf import settings
 from chat.proxy import auth, capacity, catalog_api, cors, metrics, passthrough, paths, upstream
 from chat.proxy import exchange as ex
 from chat.proxy.asgi_io import encode_headers, read_body, refuse_declared_oversize, send_whole
+from chat.proxy.cache import CachePolicy
 from chat.proxy.errors import OPENAI, ProxyError
 from chat.proxy.inbound import anthropic, completions, responses
 from chat.proxy.overhead import HEADER as OVERHEAD_HEADER
@@ -117,7 +118,8 @@ class ProxyApp:
         delivery = inbound.delivery(_HttpDelivery(send)) if inbound else _HttpDelivery(send)
         await ex.serve(principal=principal, source="api", load_body=load_body, delivery=delivery,
                        request_id=request_id, wait_disconnect=lambda: _wait_disconnect(receive),
-                       endpoint=inbound.endpoint if inbound else endpoint)
+                       endpoint=inbound.endpoint if inbound else endpoint,
+                       cache_policy=CachePolicy.from_headers(headers))
 
 
 async def _load_json(receive, headers) -> dict:

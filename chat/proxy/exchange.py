@@ -8,7 +8,7 @@ row). Settlement runs in a ``finally``, so no path, an exception or a client tha
 went away included, leaks a reservation. Transports only adapt to it: the
 ``/v1`` ASGI app (``chat/proxy/app.py``) and the in-process client of the
 playground, agent and orchestrator (``chat/proxy/inprocess.py``) each pass a
-``Delivery``. A response cache would be one more ``Outcome`` settled here.
+``Delivery``. A response-cache hit (``chat/proxy/cache.py``) is one more ``Outcome``, settled here.
 """
 
 from __future__ import annotations
@@ -27,7 +27,8 @@ import orjson
 from django.conf import settings
 
 from accounts.principals import Principal
-from chat.proxy import accounting, limits, log_row, metrics, router, upstream_call
+from chat.proxy import accounting, limits, log_row, metrics, router, strategies, upstream_call
+from chat.proxy import cache as response_cache
 from chat.proxy.attempt import sent_count
 from chat.proxy.errors import ProxyError
 from chat.proxy.overhead import HEADER as OVERHEAD_HEADER
@@ -48,6 +49,7 @@ class Outcome(enum.Enum):
     REFUSED = "refused"  # before routing: validation, the model, the key's allowlist, limits, credits
     FAILED = "failed"  # no upstream could answer, or the answer broke (after the stream opened: status 200)
     SERVED = "served"
+    CACHED = "cached"  # answered from the response cache: no upstream call, no reservation, no tokens
     DISCONNECTED = "disconnected"  # the client went away before the end
 
 
@@ -77,6 +79,7 @@ class Exchange:
     error: ProxyError | None = None
     settled: bool = False
     upstream_wait_s: float = 0.0  # waiting on the upstream outside the attempts (reading a whole answer)
+    cache: response_cache.Lookup | None = None
     trace: Trace = field(init=False)
 
     def __post_init__(self) -> None:
@@ -98,6 +101,8 @@ class Exchange:
         if self.model_used:
             headers["x-gateway-model"] = self.model_used
         headers["x-gateway-attempts"] = str(sent_count(self.attempts))
+        if self.cache is not None:
+            headers["x-gateway-cache"] = self.cache.result
         headers[OVERHEAD_HEADER] = self.overhead_ms()
         return headers
 
@@ -142,17 +147,21 @@ class Delivery(Protocol):
 
 async def serve(*, principal: Principal, source: str, load_body: Callable[[], Awaitable[dict]],
                 delivery: Delivery, request_id: str | None = None,
-                wait_disconnect: Callable[[], Awaitable[None]] | None = None, endpoint: str = ENDPOINT) -> Exchange:
+                wait_disconnect: Callable[[], Awaitable[None]] | None = None, endpoint: str = ENDPOINT,
+                cache_policy: response_cache.CachePolicy | None = None) -> Exchange:
     """Run one chat request to its end and return the settled exchange. Raise ProxyError when it is refused or
     fails before anything was delivered; ``asyncio.CancelledError`` passes through (the client went away)."""
     exchange = Exchange(request_id=request_id or new_request_id(), principal=principal, source=source,
                         endpoint=endpoint)
     try:
         try:
-            await _admit(exchange, await load_body())
+            await _admit(exchange, await load_body(), cache_policy)
         except ProxyError as error:
             exchange._conclude(Outcome.REFUSED, error)
             raise
+        if exchange.cache is not None and exchange.cache.hit:
+            await _deliver_cached(exchange, delivery)
+            return exchange
         opened = await router.open_upstream(
             principal=principal, snapshot=exchange.snapshot, model_ids=exchange.model_ids, body=exchange.body,
             stream=exchange.stream, attempts=exchange.attempts, deadline=exchange.deadline, call=exchange.call,
@@ -205,7 +214,7 @@ def _apply_preset(body: dict, params: dict) -> dict:
     return merged
 
 
-async def _admit(exchange: Exchange, body: dict) -> None:
+async def _admit(exchange: Exchange, body: dict, cache_policy: response_cache.CachePolicy | None = None) -> None:
     """Validate, resolve the model, admit against limits and reserve credit. Raise ProxyError when refused."""
     log_row.refuse_when_backlogged()
     exchange.body = body
@@ -234,10 +243,15 @@ async def _admit(exchange: Exchange, body: dict) -> None:
     exchange.stream = bool(body.get("stream"))
     exchange.client_wants_usage = bool((body.get("stream_options") or {}).get("include_usage"))
     exchange.requested_model = requested
-    exchange.model_ids = tuple(model_ids)
+    exchange.cache = response_cache.prepare(principal=principal, body=body, model_ids=tuple(model_ids),
+                                            stream=exchange.stream, policy=cache_policy)
+    exchange.model_ids = await strategies.order(tuple(model_ids), strategy=strategies.requested(route.strategy, body),
+                                                snapshot=snapshot, principal=principal)
     exchange.snapshot = snapshot
-    primary = model_ids[0]
+    primary = exchange.model_ids[0]
     exchange.admission = await limits.admit(principal, primary, snapshot.daily_limit(primary))
+    if await response_cache.fetch(exchange.cache):
+        return  # a hit counts as a request, and costs nothing: no reservation
     exchange.reservation = await accounting.reserve(
         principal=principal, models=[snapshot.models[m] for m in model_ids if m in snapshot.models],
         body=body, request_id=exchange.request_id,
@@ -270,6 +284,21 @@ async def _deliver_whole(exchange: Exchange, opened: router.Opened, delivery: De
     exchange._first_byte()
     await delivery.whole(exchange, raw, parsed)
     exchange._conclude(Outcome.SERVED)
+    if parsed is not None and "error" not in parsed:
+        await response_cache.keep(exchange.cache, raw=raw, model=exchange.model_used, stream=False)
+
+
+async def _deliver_cached(exchange: Exchange, delivery: Delivery) -> None:
+    """Deliver the cached answer of an identical earlier request."""
+    exchange.model_used = exchange.cache.model
+    try:
+        parsed = orjson.loads(exchange.cache.raw)
+    except orjson.JSONDecodeError:
+        parsed = None
+    exchange.response_body = parsed if isinstance(parsed, dict) else None
+    exchange._first_byte()
+    await delivery.whole(exchange, exchange.cache.raw, exchange.response_body)
+    exchange._conclude(Outcome.CACHED)
 
 
 async def _relay(exchange: Exchange, opened: router.Opened, delivery: Delivery,
@@ -314,6 +343,8 @@ async def _relay_unless_disconnected(relay: Awaitable[None], wait_disconnect: Ca
 
 
 def _cost(exchange: Exchange) -> Decimal:
+    if exchange.outcome is Outcome.CACHED:
+        return Decimal("0")
     model = exchange.snapshot.models.get(exchange.model_used) if exchange.snapshot and exchange.model_used else None
     if model is None:
         return Decimal("0")
@@ -353,4 +384,5 @@ async def _settle(exchange: Exchange) -> None:
         tokens=exchange.tokens, cost=cost, ttft_ms=exchange.ttft_ms,
         disconnected=exchange.outcome is Outcome.DISCONNECTED, request_body=exchange.body,
         response_body=exchange.response_body, trace=exchange.trace.events,
+        cache_hit=exchange.outcome is Outcome.CACHED,
     )

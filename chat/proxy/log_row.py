@@ -47,6 +47,7 @@ def queue(
     request_body: dict | None = None,
     response_body: dict | None = None,
     trace: Sequence[dict] = (),
+    cache_hit: bool = False,
 ) -> None:
     """Queue one request's log row. A request nobody was authenticated for is not a user's request, and a
     refusal for a full log queue would only add to it: no row for either."""
@@ -78,6 +79,7 @@ def queue(
             "ttft_ms": ttft_ms,
             "latency_ms": int((time.monotonic() - started) * 1000),
             "client_disconnected": disconnected,
+            "cache_hit": cache_hit,
             "request_body": request_body if keep_bodies else None,
             "response_body": response_body if keep_bodies else None,
             "trace": list(trace),

@@ -5,15 +5,7 @@ from __future__ import annotations
 import httpx
 import pytest
 
-from testing.factories import PASSWORD, make_user
-
-
-def _signed_in(gateway, user) -> httpx.Client:
-    client = httpx.Client(base_url=f"{gateway.url}/api", timeout=30)
-    tokens = client.post("/auth/login", json={"email": user.email, "password": PASSWORD})
-    assert tokens.status_code == 200, tokens.text
-    client.headers["Authorization"] = f"Bearer {tokens.json()['access']}"
-    return client
+from testing.factories import api_client, make_user
 
 
 @pytest.fixture
@@ -22,7 +14,7 @@ def signed_in(gateway):
     clients: list[httpx.Client] = []
 
     def make(user) -> httpx.Client:
-        clients.append(_signed_in(gateway, user))
+        clients.append(api_client(gateway.url, user))
         return clients[-1]
 
     yield make

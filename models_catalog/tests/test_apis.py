@@ -116,7 +116,7 @@ def test_admin_adds_a_provider_whose_key_never_comes_back(gateway, admin_api, si
 def test_alias_routes_v1_requests_to_its_model(catalog, admin_api, gateway):
     saved = admin_api.put("/admin/aliases", json={"alias": "gpt-4o", "modelId": FREE, "fallbacks": [OTHER]})
     assert saved.status_code == 200
-    assert saved.json() == {"alias": "gpt-4o", "modelId": FREE, "fallbacks": [OTHER]}
+    assert saved.json() == {"alias": "gpt-4o", "modelId": FREE, "fallbacks": [OTHER], "strategy": "ordered"}
     assert admin_api.get("/admin/aliases").json()["results"] == [saved.json()]
     client = openai.OpenAI(base_url=f"{gateway.url}/v1", api_key=make_key(make_user()), max_retries=0)
     reply = client.chat.completions.create(model="gpt-4o", messages=[{"role": "user", "content": "hi"}])

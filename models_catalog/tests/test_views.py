@@ -205,6 +205,20 @@ def test_admin_adds_replaces_and_deletes_an_alias(catalog, admin_http):
     assert list(Alias.objects.values_list("alias", flat=True)) == ["kept"]
 
 
+def test_admin_sets_the_strategy_of_an_alias_and_a_preset(catalog, admin_http):
+    r = _post(admin_http, "/console/models/aliases", alias="fast", model_id=LLAMA, fallbacks=QWEN, strategy="fastest")
+    assert r.status_code == 200 and '<td data-testid="alias-strategy">fastest</td>' in r.text
+    assert Alias.objects.get(alias="fast").strategy == "fastest"
+    r = _post(admin_http, "/console/models/presets", name="coder", model_id=QWEN, strategy="cheapest")
+    assert r.status_code == 200 and '<td data-testid="preset-strategy">cheapest</td>' in r.text
+    assert Preset.objects.get(name="coder").strategy == "cheapest"
+    r = _post(admin_http, "/console/models/aliases", alias="fast", model_id=LLAMA, strategy="random")
+    assert r.status_code == 400 and "random is not one of the available choices" in r.text
+    assert Alias.objects.get(alias="fast").strategy == "fastest"
+    page = admin_http.get("/console/models/").text
+    assert '<option value="most-available">Most remaining capacity first</option>' in page
+
+
 def test_bad_alias_input_is_refused_with_the_reason(catalog, admin_http):
     before = _state()
     r = _post(admin_http, "/console/models/aliases", alias="fast", model_id="nope/none")
