@@ -30,6 +30,7 @@ from django.conf import settings
 from accounts.models import CACHE_TTL_MAX_S
 from accounts.principals import Principal
 from chat.proxy.errors import ProxyError
+from gateway_project.metrics import record_cache  # gateway_cache_total{result}
 
 log = logging.getLogger(__name__)
 PREFIX = "gw:cache:"
@@ -39,8 +40,6 @@ MEMORY_ENTRIES = 1000  # the embedded store keeps the most recently used entries
 TTL_HEADER = b"x-gateway-cache-ttl"
 
 
-def _note_cache(result: str) -> None:
-    """One lookup's result (``hit``, ``miss``, ``bypass``): the call point of ``gateway_cache_total{result}``."""
 
 
 @dataclass(frozen=True)
@@ -111,14 +110,14 @@ async def fetch(found: Lookup | None) -> bool:
     if found is None:
         return False
     if found.bypass:
-        _note_cache("bypass")
+        record_cache("bypass")
         return False
     entry = await _store().get(found.key)
     if entry is not None:
         stored_at, model, raw = entry
         if time.time() - stored_at < found.ttl:
             found.hit, found.model, found.raw = True, model, raw
-    _note_cache(found.result)
+    record_cache(found.result)
     return found.hit
 
 

@@ -251,6 +251,7 @@ async def _admit(exchange: Exchange, body: dict, cache_policy: response_cache.Ca
     primary = exchange.model_ids[0]
     exchange.admission = await limits.admit(principal, primary, snapshot.daily_limit(primary))
     if await response_cache.fetch(exchange.cache):
+        exchange.trace.admitted(exchange.admission, None)
         return  # a hit counts as a request, and costs nothing: no reservation
     exchange.reservation = await accounting.reserve(
         principal=principal, models=[snapshot.models[m] for m in model_ids if m in snapshot.models],
