@@ -131,7 +131,7 @@ async def refresh_at_startup() -> None:
         if pending:
             await asyncio.wait(pending, timeout=STARTUP_WAIT_S)
     except Exception as exc:  # the database or the upstream may be down at start; requests refresh later
-        log.warning("could not read the upstream pool's limits at start: %s", type(exc).__name__)
+        log.warning("could not read the upstream pool's limits at start: %s: %s", type(exc).__name__, exc)
 
 
 async def refresh_key_info(cred: Credential) -> None:

@@ -46,7 +46,7 @@ def test_the_orchestrator_fills_a_card_per_model_then_streams_a_synthesis(gatewa
     page.get_by_role("button", name="Synthesize").click()
     synthesis = page.locator("#synthesis-card")
     expect(synthesis.locator(".pill")).to_have_text("success")
-    expect(synthesis.locator(".md")).to_contain_text("Question: Name a prime.")
+    expect(synthesis.locator(".md")).to_contain_text("Question: Name a prime.", use_inner_text=True)
     expect(synthesis.locator(".figures")).to_contain_text("Written by ")
     expect(synthesis.get_by_role("button", name="Copy")).to_be_enabled()
     streamed = [r for r in sim.requests() if r["body"].get("stream")]
