@@ -11,7 +11,7 @@ from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from accounts import registration, services, throttles, tokens
+from accounts import device_flow, registration, services, throttles, tokens
 from accounts.permissions import IsAdmin
 from accounts.serializers import user_out
 from gateway_project.errors import ApiError
@@ -108,7 +108,7 @@ class DeviceCodeApi(APIView):
 
     @method_decorator(ratelimit(key="ip", rate="10/m", method="POST", block=True))
     def post(self, request):
-        record, device_code = services.device_code_create()
+        record, device_code = device_flow.device_code_create()
         base = request.build_absolute_uri("/device/")
         return Response(
             {
@@ -133,7 +133,7 @@ class DeviceTokenApi(APIView):
     def post(self, request):
         data = self.InputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        user = services.device_code_poll(device_code=data.validated_data["device_code"])
+        user = device_flow.device_code_poll(device_code=data.validated_data["device_code"])
         return Response(tokens.token_pair_issue(user=user))
 
 

@@ -11,7 +11,7 @@ from django.shortcuts import redirect, render
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from accounts import registration, selectors, services, throttles
+from accounts import device_flow, registration, selectors, services, throttles
 from accounts.forms import CredentialsForm, GatewayKeyCacheForm, GatewayKeyForm, PasswordChangeForm, UpstreamKeyForm
 from gateway_project.errors import ApiError, found
 from gateway_project.forms import form_problem
@@ -112,7 +112,7 @@ def device_page(request):
     if request.method == "POST":
         code = request.POST.get("code", "")
         try:
-            services.device_code_approve(user_code=code, user=request.user,
+            device_flow.device_code_approve(user_code=code, user=request.user,
                                          approve=request.POST.get("decision") != "deny")
             context["approved"] = request.POST.get("decision") != "deny"
             if not context["approved"]:

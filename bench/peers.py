@@ -32,7 +32,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench import loadgen, run  # noqa: E402
+from bench import loadgen, run, stack  # noqa: E402
 
 PEERS_DIR = ROOT / "bench" / ".peers"
 PEERS = {
@@ -40,7 +40,6 @@ PEERS = {
     "litellm": ["litellm[proxy]==1.108.7"],
 }
 MASTER_KEY = "sk-bench-litellm-master"
-CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 
 
 def peer_python(name: str) -> Path:
@@ -66,7 +65,7 @@ class Contestant:
     workers: int
     path: str
     headers: dict[str, str]
-    model: str = run.MODEL
+    model: str = stack.MODEL
     proc: subprocess.Popen | None = None
     port: int = 0
     pids: list[int] = field(default_factory=list)
@@ -75,20 +74,13 @@ class Contestant:
     def processes(self) -> list[int]:
         if self.proc is None:
             return []
-        return [self.proc.pid, *run.children(self.proc.pid)]
+        return [self.proc.pid, *stack.children(self.proc.pid)]
 
     def cpu_seconds(self) -> float:
-        total = 0
-        for pid in self.processes():
-            try:
-                fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-            except (FileNotFoundError, ProcessLookupError, IndexError):
-                continue
-            total += int(fields[11]) + int(fields[12])  # utime + stime
-        return total / CLOCK_TICKS
+        return stack.cpu_seconds(self.processes())
 
     def peak_rss_mb(self) -> float:
-        return round(max((run.memory_kb(p).get("VmHWM", 0) for p in self.processes()), default=0) / 1024, 1)
+        return round(max((stack.memory_kb(p).get("VmHWM", 0) for p in self.processes()), default=0) / 1024, 1)
 
     def stop(self) -> None:
         if self.proc is not None:
@@ -103,8 +95,8 @@ class Contestant:
 
 
 def start_gateway(env: dict[str, str], log, workers: int) -> Contestant:
-    _, key = run.new_key(env)
-    gw = run.Gateway("uvicorn", workers, env, log)
+    _, key = stack.new_key(env)
+    gw = stack.Gateway("uvicorn", workers, env, log)
     return Contestant(f"this gateway, {workers}w", workers, "/v1/chat/completions",
                       {"Authorization": f"Bearer {key}"}, proc=gw.proc, port=gw.port)
 
@@ -112,15 +104,15 @@ def start_gateway(env: dict[str, str], log, workers: int) -> Contestant:
 def start_openai_forward(sim_port: int, log, workers: int) -> Contestant:
     python = peer_python("openai-forward")
     scratch = tempfile.TemporaryDirectory(prefix="bench-oaif-")  # it reads a .env from its working directory
-    port = run.free_port()
+    port = stack.free_port()
     env = {**os.environ, "FORWARD_CONFIG": json.dumps([{"base_url": f"http://127.0.0.1:{sim_port}/api",
                                                          "route": "/", "type": "openai"}]),
            "LOG_CHAT": "false", "PRINT_CHAT": "false", "TZ": "UTC"}
     proc = subprocess.Popen([str(python.parent / "aifd"), "run", "--port", str(port), "--workers", str(workers)],
                             cwd=scratch.name, env=env, stdout=log, stderr=subprocess.STDOUT)
-    run.wait_http(port, "/healthz", proc, timeout=90)
+    stack.wait_http(port, "/healthz", proc, timeout=90)
     return Contestant(f"openai-forward, {workers}w", workers, "/v1/chat/completions",
-                      {"Authorization": f"Bearer {run.POOL_KEY}"}, proc=proc, port=port, scratch=scratch)
+                      {"Authorization": f"Bearer {stack.POOL_KEY}"}, proc=proc, port=port, scratch=scratch)
 
 
 def start_litellm(sim_port: int, log, workers: int) -> Contestant:
@@ -129,21 +121,21 @@ def start_litellm(sim_port: int, log, workers: int) -> Contestant:
     config = Path(scratch.name) / "config.yaml"
     config.write_text(
         "model_list:\n"
-        f"  - model_name: \"{run.MODEL}\"\n"
+        f"  - model_name: \"{stack.MODEL}\"\n"
         "    litellm_params:\n"
-        f"      model: \"openai/{run.MODEL}\"\n"
+        f"      model: \"openai/{stack.MODEL}\"\n"
         f"      api_base: \"http://127.0.0.1:{sim_port}/api/v1\"\n"
-        f"      api_key: \"{run.POOL_KEY}\"\n"
+        f"      api_key: \"{stack.POOL_KEY}\"\n"
         "litellm_settings:\n  telemetry: false\n"
     )
-    port = run.free_port()
+    port = stack.free_port()
     env = {**os.environ, "LITELLM_MASTER_KEY": MASTER_KEY, "LITELLM_TELEMETRY": "False",
            "LITELLM_LOCAL_MODEL_COST_MAP": "True", "DISABLE_SCHEMA_UPDATE": "True"}
     env.pop("DATABASE_URL", None)
     proc = subprocess.Popen([str(python.parent / "litellm"), "--config", str(config), "--host", "127.0.0.1",
                              "--port", str(port), "--num_workers", str(workers)],
                             cwd=scratch.name, env=env, stdout=log, stderr=subprocess.STDOUT)
-    run.wait_http(port, "/health/liveliness", proc, timeout=300)
+    stack.wait_http(port, "/health/liveliness", proc, timeout=300)
     return Contestant(f"LiteLLM, {workers}w", workers, "/v1/chat/completions",
                       {"Authorization": f"Bearer {MASTER_KEY}"}, proc=proc, port=port, scratch=scratch)
 
@@ -238,14 +230,14 @@ def main(argv: list[str] | None = None) -> int:
     log_path = ROOT / "bench" / "results" / "peers-last-run.log"
     log_path.parent.mkdir(exist_ok=True)
     log_path.write_text("")
-    sim_port = run.free_port()
-    env = run.production_env(sim_port)
+    sim_port = stack.free_port()
+    env = stack.production_env(sim_port)
     results: list[dict] = []
     failed_to_start = 0
     with log_path.open("a") as log:
-        sim = run.start_simulator(sim_port, env, log)
+        sim = stack.start_simulator(sim_port, env, log)
         try:
-            run.prepare(env, log)
+            stack.prepare(env, log)
             for start in starters:
                 try:
                     contestant = start(env, sim_port, log)

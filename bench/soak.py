@@ -31,7 +31,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.run import PYTHON, Gateway, free_port, prepare, production_env, start_simulator  # noqa: E402
+from bench.stack import PYTHON, Gateway, free_port, prepare, production_env, start_simulator  # noqa: E402
 
 FREE = "meta-llama/llama-3.3-70b-instruct:free"
 # upstream_502_then_ok fails on FLAKY and is answered by FALLBACK: the router never resends a request to the
