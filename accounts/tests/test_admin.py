@@ -14,7 +14,7 @@ POOL = "sk-or-v1-admin-page-pool-66bb"
 
 
 @pytest.fixture
-def setup(db):
+def setup(db, sim):  # a BYOK key is checked with the upstream before it is saved
     admin, user = make_user(admin=True), make_user()
     secret = make_key(user, name="visible-key")
     services.user_upstream_key_set(user=user, api_key=BYOK)

@@ -74,7 +74,7 @@ def _manage(*args: str, master: str) -> subprocess.CompletedProcess:
                           capture_output=True, text=True, timeout=60)
 
 
-def test_rotate_encryption_key_re_encrypts_every_stored_secret(transactional_db):
+def test_rotate_encryption_key_re_encrypts_every_stored_secret(transactional_db, sim):
     old, new = settings.GATEWAY.encryption_master_key, secrets.token_hex(32)
     user = make_user()
     services.user_upstream_key_set(user=user, api_key="sk-or-byok-rotate-1111")
