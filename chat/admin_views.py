@@ -38,7 +38,7 @@ def bar_chart(days: list[dict], key: str) -> list[dict]:
 
 @require_GET
 @admin_page
-def dashboard(request: HttpRequest) -> HttpResponse:
+def dashboard_page(request: HttpRequest) -> HttpResponse:
     result = stats.admin_stats(days=14)
     charts = [{"key": key, "title": title, "total": result["totals"][key], "bars": bar_chart(result["days"], key),
                "first": result["days"][0]["date"], "last": result["days"][-1]["date"]} for key, title in SERIES]
@@ -56,7 +56,7 @@ def cache_clear(request: HttpRequest) -> HttpResponse:
 
 @require_GET
 @admin_page
-def logs(request: HttpRequest) -> HttpResponse:
+def logs_page(request: HttpRequest) -> HttpResponse:
     error = ""
     try:
         filters = log_selectors.log_filters_parse(request.GET)
@@ -87,7 +87,7 @@ def logs(request: HttpRequest) -> HttpResponse:
 
 @require_GET
 @admin_page
-def log_detail(request: HttpRequest, log_id: int) -> HttpResponse:
+def log_detail_page(request: HttpRequest, log_id: int) -> HttpResponse:
     row = found(log_selectors.request_log_get(log_id=log_id), "No such request.")
     attempts = [attempt_out(a) for a in row.attempts or [] if isinstance(a, dict)]
     return render(request, "console/log_detail.html", {"row": row, "attempts": attempts,

@@ -34,12 +34,12 @@ def _live(request: HttpRequest, *, template: str, stream: str, names: tuple[str,
 
 @require_GET
 @admin_page
-def live_console(request: HttpRequest) -> HttpResponse:
+def live_page(request: HttpRequest) -> HttpResponse:
     return _live(request, template="console/live.html", stream="/api/admin/traces/stream",
                  names=("user", "key", "model"))
 
 
 @require_GET
 @login_required
-def live_usage(request: HttpRequest) -> HttpResponse:
+def usage_live_page(request: HttpRequest) -> HttpResponse:
     return _live(request, template="chat/live.html", stream="/api/traces/stream", names=("key", "model"))

@@ -4,7 +4,7 @@ from chat import live_views, usage_views, views
 
 urlpatterns = [
     path("usage/", usage_views.usage_page, name="usage"),
-    path("usage/live/", live_views.live_usage, name="usage-live"),
+    path("usage/live/", live_views.usage_live_page, name="usage-live"),
     path("playground/", views.playground_page, name="playground"),
     path("playground/new/", views.conversation_new, name="conversation_new"),
     path("playground/<int:conversation_id>/", views.conversation_page, name="conversation"),
