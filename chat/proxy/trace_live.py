@@ -184,8 +184,14 @@ class Hub:
             self._listener = asyncio.create_task(self._listen(self._subscribed), name="trace-listener")
         try:
             await asyncio.wait_for(self._subscribed.wait(), timeout=5)
+            # A running listener renews the key only every few seconds: announce this watcher at once.
+            from gateway_project.redis_client import async_client
+
+            await async_client().set(watching_key(), b"1", ex=WATCHING_TTL_S)
         except TimeoutError:
             log.warning("the live trace listener could not subscribe within 5 s")
+        except Exception:  # Redis is down: the listener retries and announces when it can
+            log.warning("could not announce a live trace watcher")
         # Every process's publisher has read the watching key by now: what happens from here on is sent.
         await asyncio.sleep(DRAIN_INTERVAL_S * POLL_EVERY + 0.1)
 

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
 import queue
 import threading
+import time
 
 import httpx
 import pytest
@@ -105,10 +107,15 @@ class _Reader:
             self.opened.set()
 
     def until(self, predicate, timeout: float = 30.0) -> list:
-        """Read events until one matches ``predicate``; return every ``trace`` message read."""
+        """Read events until one matches ``predicate`` (within ``timeout`` s in all, pings or not); return every
+        ``trace`` message read."""
         seen = []
+        deadline = time.monotonic() + timeout
         while True:
-            name, data = self.events.get(timeout=timeout)
+            try:
+                name, data = self.events.get(timeout=max(deadline - time.monotonic(), 0.01))
+            except queue.Empty:
+                raise AssertionError(f"no matching trace event within {timeout} s; saw {seen}") from None
             if name == "trace":
                 seen.append(data)
                 if predicate(data):
@@ -161,10 +168,10 @@ def test_a_users_live_view_shows_only_their_own_requests(caller, gateway):
     assert bad.status_code == 400 and bad.json()["extra"]["param"] == "user"
 
 
-def test_a_watcher_that_does_not_read_loses_events_and_requests_go_on(caller, gateway, monkeypatch):
-    monkeypatch.setattr(trace_live, "WATCHER_MAX", 3)
+def test_a_watcher_that_does_not_read_loses_events_and_requests_go_on(caller, gateway):
     reader = _Reader(f"{gateway.url}/api/traces/stream", jwt_headers(caller.user))  # one that reads
-    stuck = trace_live.Watcher()  # and one whose client never reads: its queue fills and stays full
+    # and one whose client never reads: its (small) queue fills and stays full
+    stuck = trace_live.Watcher(queue=asyncio.Queue(3))
     hub = trace_live.hub()
     hub.watchers.add(stuck)
     try:
