@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from chat.consumers import ConversationStreamConsumer
+from chat.playground.consumers import ConversationStreamConsumer
 from chat.trace_consumers import AdminTraceStreamConsumer, TraceStreamConsumer
 
 http_urlpatterns: list = [

@@ -113,9 +113,9 @@ def build_world(gateway_url: str, shared: dict[str, str]) -> World:
 
     from accounts.models import GatewayKey
     from accounts.services import credits_top_up
-    from chat.conversations import conversation_create
     from chat.logbuffer import log_buffer
     from chat.models import RequestLog
+    from chat.playground.services import conversation_create
     from testing.servers import wait_until
 
     owner, other, admin = make_user(), make_user(), make_user(admin=True)

@@ -7,8 +7,8 @@ from contextlib import closing
 
 from playwright.sync_api import expect
 
-from chat.conversations import title_from
 from chat.models import Conversation, Message
+from chat.playground.services import title_from
 from models_catalog.models import CatalogModel
 from testing.browser import csrf_form, screenshot, session_client
 from testing.factories import make_user, sync_catalog

@@ -7,8 +7,8 @@ import json
 import pytest
 from playwright.sync_api import expect
 
-from chat.conversations import conversation_create
 from chat.models import Message
+from chat.playground.services import conversation_create
 from testing.browser import log_in, screenshot
 from testing.factories import make_user, sync_catalog
 from testing.pages import sideways_overflow, watch_console

@@ -7,8 +7,8 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from accounts.principals import require_principal
-from chat import conversations, selectors
 from chat.models import Conversation
+from chat.playground import selectors, services
 from gateway_project.errors import found
 from gateway_project.pagination import paginated
 
@@ -24,7 +24,7 @@ def conversation_out(conversation: Conversation, *, with_messages: bool = False)
         "updatedAt": conversation.updated_at.isoformat(),
     }
     if with_messages:
-        data["messages"] = [conversations.message_out(m) for m in selectors.message_list(conversation=conversation)]
+        data["messages"] = [services.message_out(m) for m in selectors.message_list(conversation=conversation)]
     return data
 
 
@@ -37,7 +37,7 @@ class ConversationListCreateApi(APIView):
     class InputSerializer(serializers.Serializer):
         model = serializers.CharField(max_length=200)
         title = serializers.CharField(max_length=200, required=False, allow_blank=True, default="")
-        systemPrompt = serializers.CharField(max_length=conversations.MAX_SYSTEM_PROMPT, required=False,
+        systemPrompt = serializers.CharField(max_length=services.MAX_SYSTEM_PROMPT, required=False,
                                              allow_blank=True, default="")
         temperature = serializers.FloatField(min_value=0, max_value=2, required=False, allow_null=True, default=None)
 
@@ -47,7 +47,7 @@ class ConversationListCreateApi(APIView):
     def post(self, request):
         data = self.InputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        conversation = conversations.conversation_create(
+        conversation = services.conversation_create(
             user_id=request.user.id, model=data.validated_data["model"], title=data.validated_data["title"],
             system_prompt=data.validated_data["systemPrompt"], temperature=data.validated_data["temperature"],
         )
@@ -59,7 +59,7 @@ class ConversationDetailApi(APIView):
         return Response(conversation_out(_own_conversation(request, conversation_id), with_messages=True))
 
     def delete(self, request, conversation_id: int):
-        conversations.conversation_delete(conversation=_own_conversation(request, conversation_id))
+        services.conversation_delete(conversation=_own_conversation(request, conversation_id))
         return Response(status=204)
 
 
@@ -67,14 +67,14 @@ class ConversationMessageApi(APIView):
     """Send a message and wait for the whole answer (the streaming twin is a Channels consumer)."""
 
     class InputSerializer(serializers.Serializer):
-        content = serializers.CharField(max_length=conversations.MAX_CONTENT)
+        content = serializers.CharField(max_length=services.MAX_CONTENT)
 
     def post(self, request, conversation_id: int):
         conversation = _own_conversation(request, conversation_id)
         data = self.InputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         principal = require_principal(request.user.id)
-        result = conversations.message_send(
+        result = services.message_send(
             principal=principal, conversation=conversation, content=data.validated_data["content"]
         )
         return Response({"messageId": result["message"]["id"], **result}, status=201)

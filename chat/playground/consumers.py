@@ -12,9 +12,9 @@ from collections.abc import AsyncIterator
 from asgiref.sync import sync_to_async
 
 from accounts.principals import Principal
-from chat import selectors
-from chat.conversations import astream_turn, content_clean, turn_again
 from chat.models import Conversation
+from chat.playground import selectors
+from chat.playground.services import astream_turn, content_clean, turn_again
 from gateway_project.errors import ApiError, found
 from gateway_project.sse import SseConsumer, error_data
 

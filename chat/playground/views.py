@@ -12,8 +12,8 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_POST
 
 from accounts.principals import require_principal
-from chat import conversations, selectors
 from chat.models import Conversation
+from chat.playground import selectors, services
 from gateway_project.errors import ApiError, found
 from models_catalog.selectors import user_usable_models
 
@@ -60,8 +60,8 @@ def conversation_new(request):
     content = request.POST.get("content", "")
     try:
         if content.strip():
-            conversations.content_clean(content)  # refused before anything is stored
-        conversation = conversations.conversation_create(
+            services.content_clean(content)  # refused before anything is stored
+        conversation = services.conversation_create(
             user_id=request.user.id, model=request.POST.get("model", ""),
             system_prompt=request.POST.get("system_prompt", ""),
             temperature=_temperature(request.POST.get("temperature", "")),
@@ -71,7 +71,7 @@ def conversation_new(request):
         return render(request, "chat/playground.html", context, status=400)
     if content.strip():
         try:
-            conversations.message_send(principal=require_principal(request.user.id), conversation=conversation,
+            services.message_send(principal=require_principal(request.user.id), conversation=conversation,
                                        content=content)
         except ApiError as exc:
             context = _page_context(request, conversation, error=exc.message, draft=content)
@@ -92,7 +92,7 @@ def conversation_send(request, conversation_id: int):
     conversation = _own(request, conversation_id)
     try:
         principal = require_principal(request.user.id)
-        conversations.message_send(principal=principal, conversation=conversation,
+        services.message_send(principal=principal, conversation=conversation,
                                    content=request.POST.get("content", ""))
     except ApiError as exc:
         context = _page_context(request, conversation, error=exc.message, draft=request.POST.get("content", ""))
@@ -105,7 +105,7 @@ def conversation_send(request, conversation_id: int):
 def conversation_settings(request, conversation_id: int):
     conversation = _own(request, conversation_id)
     try:
-        conversations.conversation_update(
+        services.conversation_update(
             conversation=conversation, system_prompt=request.POST.get("system_prompt", ""),
             temperature=_temperature(request.POST.get("temperature", "")),
         )
@@ -124,6 +124,6 @@ def conversation_settings(request, conversation_id: int):
 @login_required
 @require_POST
 def conversation_remove(request, conversation_id: int):
-    conversations.conversation_delete(conversation=_own(request, conversation_id))
+    services.conversation_delete(conversation=_own(request, conversation_id))
     messages.success(request, "Conversation deleted.")
     return redirect("playground")
