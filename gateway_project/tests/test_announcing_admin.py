@@ -63,7 +63,7 @@ def test_an_alias_added_in_the_admin_reaches_another_process_within_a_second(adm
     assert _unknown(client)  # "fast" is not a model: the catalog is now cached there
 
     response = admin_client.post("/django-admin/models_catalog/alias/add/",
-                                 {"alias": "fast", "model_id": LLAMA, "fallbacks": "[]"})
+                                 {"alias": "fast", "model_id": LLAMA, "fallbacks": "[]", "strategy": "ordered"})
     assert response.status_code == 302, response.content.decode()[:2000]
     assert wait_until(lambda: not _unknown(client), timeout=WITHIN_A_SECOND)
 
