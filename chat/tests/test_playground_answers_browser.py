@@ -12,6 +12,7 @@ from chat.playground.services import title_from
 from models_catalog.models import CatalogModel
 from testing.browser import csrf_form, screenshot, session_client
 from testing.factories import make_user, sync_catalog
+from testing.servers import wait_until
 
 MODEL = "meta-llama/llama-3.3-70b-instruct:free"
 
@@ -59,8 +60,10 @@ def test_a_stopped_answer_is_marked_after_a_reload_and_retry_replaces_it(gateway
     page.get_by_role("button", name="Stop").click()
     expect(page.locator("#stream-status")).to_have_text("Stopped.")
     expect(answer.get_by_test_id("finish-note")).to_have_text("Stopped: this answer is incomplete.")
-    stopped = Message.objects.filter(conversation__user=user, role="assistant").last()
-    assert stopped is not None and stopped.finish == "stopped" and stopped.content
+    # the page says so at once; the server stores the cut-off answer when it sees the client leave
+    stopped = wait_until(lambda: Message.objects.filter(conversation__user=user, role="assistant",
+                                                        finish="stopped").last(), timeout=10)
+    assert stopped.content
 
     page.reload()  # the mark and Retry survive a reload
     last = page.locator(".message.assistant").last
