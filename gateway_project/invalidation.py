@@ -123,15 +123,23 @@ async def aload[T](topic: str, key: str, load: Callable[[], Awaitable[T]]) -> tu
     return value, generation(topic) == seen
 
 
-async def listen(stop: asyncio.Event) -> None:
-    """Drop caches as announcements arrive, until ``stop`` is set."""
+async def listen(stop: asyncio.Event, subscribed: asyncio.Event | None = None) -> None:
+    """Drop caches as announcements arrive, until ``stop`` is set.
+
+    ``subscribed`` is set once the first subscription holds: the lifespan waits for it, so a
+    process never serves (and caches) before it can hear that what it cached changed.
+    """
     if not settings.GATEWAY.redis_url:
+        if subscribed is not None:
+            subscribed.set()
         return
     while not stop.is_set():
         try:
             pubsub = async_client().pubsub()
             await pubsub.subscribe(channel())
             drop_all_local()  # whatever was loaded before this subscription may have missed an announcement
+            if subscribed is not None:
+                subscribed.set()
             while not stop.is_set():
                 message = await pubsub.get_message(ignore_subscribe_messages=True, timeout=1.0)
                 if message is not None:

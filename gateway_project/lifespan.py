@@ -8,6 +8,7 @@ import logging
 from gateway_project import invalidation
 
 log = logging.getLogger(__name__)
+SUBSCRIBE_WAIT_S = 5.0
 
 
 class Lifespan:
@@ -25,12 +26,17 @@ class Lifespan:
 
         self._stop = asyncio.Event()
         log_buffer().start()
+        subscribed = asyncio.Event()
         self._tasks = [
-            asyncio.create_task(invalidation.listen(self._stop), name="invalidation-listener"),
+            asyncio.create_task(invalidation.listen(self._stop, subscribed), name="invalidation-listener"),
             asyncio.create_task(inflight.report(self._stop), name="in-flight-reporter"),
             asyncio.create_task(metrics_endpoint.sample_forever(self._stop), name="metrics-sampler"),
         ]
         await self.proxy.startup()
+        try:  # serve only once changes can be heard; with Redis down, start anyway (the TTLs bound staleness)
+            await asyncio.wait_for(subscribed.wait(), timeout=SUBSCRIBE_WAIT_S)
+        except TimeoutError:
+            log.warning("invalidation listener not subscribed after %.0fs; serving on cache TTLs", SUBSCRIBE_WAIT_S)
 
     async def shutdown(self) -> None:
         from chat.logbuffer import log_buffer
