@@ -1,7 +1,8 @@
 """Request-log rows in flight: a bounded in-process buffer flushed to the database in batches.
 
 Rows are added on the request path without any I/O; a flusher task (owned by
-the ASGI lifespan) writes them with one ``bulk_create`` per batch every
+the ASGI lifespan) writes them with one ``COPY`` per batch (chat.log_copy; a
+``bulk_create`` on SQLite) every
 ``GATEWAY_LOG_FLUSH_INTERVAL`` seconds or as soon as ``GATEWAY_LOG_BATCH_SIZE``
 rows wait, and ``drain()`` writes whatever is left when the server stops.
 See docs/decisions/0003-request-logs.md.
@@ -29,6 +30,7 @@ from django.conf import settings
 from django.db import IntegrityError, InterfaceError, OperationalError, transaction
 from django.utils import timezone
 
+from chat import log_copy
 from chat.log_storable import storable
 
 log = logging.getLogger(__name__)
@@ -205,14 +207,16 @@ def _write_batch(rows: list[dict]) -> list[tuple[dict, Exception]]:
         with transaction.atomic():
             RequestLog.objects.bulk_create([RequestLog(**row) for row in batch], ignore_conflicts=True)
 
-    ready = [storable(row) for row in rows]
     failures: list[tuple[dict, Exception]] = []
     try:
-        insert(ready)
+        if log_copy.available():
+            log_copy.copy_rows(rows)
+        else:
+            insert([storable(row) for row in rows])
     except UNREACHABLE:
         raise
     except Exception:
-        for row in ready:  # find the row at fault; every other row is still written
+        for row in map(storable, rows):  # find the row at fault; every other row is still written
             try:
                 try:
                     insert([row])

@@ -26,6 +26,18 @@ def test_rows_pointing_at_deleted_users_or_keys_are_kept_unlinked(transactional_
     assert orphan.user_id is None and orphan.key_id is None
 
 
+def test_a_batch_written_again_after_its_commit_was_lost_never_doubles_a_row(transactional_db):
+    """The flusher retries a batch whose commit it could not confirm: the rows already stored are skipped
+    (the COPY fails on them and the row-by-row fallback ignores the conflict), the new one is written."""
+    buffer = LogBuffer()
+    now = timezone.now()
+    buffer.add({"request_id": "req_once", "created_at": now, "status": 200})
+    buffer.add({"request_id": "req_once", "created_at": now, "status": 200})
+    buffer.add({"request_id": "req_new", "created_at": now, "status": 200})
+    assert sorted(RequestLog.objects.values_list("request_id", flat=True)) == ["req_new", "req_once"]
+    assert buffer.stats().rows_set_aside == 0
+
+
 def test_a_row_that_cannot_be_stored_is_set_aside_counted_and_logged_and_its_batch_is_written(
         transactional_db, caplog):
     buffer = LogBuffer()
