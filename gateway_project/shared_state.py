@@ -8,12 +8,14 @@ process memory (the embedded default). See docs/decisions/0002-shared-state.md.
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import logging
 import time
 from dataclasses import dataclass
 
 from django.conf import settings
-from redis.exceptions import NoScriptError
+
+from gateway_project import redis_pipe
 
 log = logging.getLogger(__name__)
 CHARGE_FLUSH_S = 0.05  # longest a token charge waits before other processes see it
@@ -76,6 +78,9 @@ return {0, values, ttls}
 """
 
 
+_CHECK_SHA = hashlib.sha1(_CHECK_LUA.encode()).hexdigest()  # what SCRIPT LOAD would answer: no round trip for it
+
+
 _RING_LUA = """
 local n = 0
 if ARGV[3] ~= '' then
@@ -88,6 +93,9 @@ end
 redis.call('EXPIRE', KEYS[1], tonumber(ARGV[2]))
 return n
 """
+
+
+_RING_SHA = hashlib.sha1(_RING_LUA.encode()).hexdigest()
 
 
 class StateUnavailable(RuntimeError):
@@ -188,52 +196,33 @@ class RedisState:
     shared = True
 
     def __init__(self) -> None:
-        self._script_sha: str | None = None
-        self._scripts: dict[int, object] = {}
         # Token charges not yet written: key -> [amount, ttl]. They ride along with this process's next
         # check (same pipeline, before the script, so the check sees them) or a timer flush, whichever
         # comes first: a Redis round trip less per request. See charge().
         self._charges: dict[str, list[int]] = {}
         self._flush_timer: asyncio.TimerHandle | None = None
 
-    def _client(self):
-        from gateway_project.redis_client import async_client
-
-        return async_client()
-
     async def check(self, counters: list[Counter]) -> CheckResult:
-        keys = [c.key for c in counters]
-        args: list[int] = []
+        """One script on the hot-path pipe (gateway_project.redis_pipe), this process's pending token
+        charges written just before it on the same connection."""
+        command: list = ["EVALSHA", _CHECK_SHA, len(counters)]
+        command += [c.key for c in counters]
         for c in counters:
-            args += [c.limit, c.ttl, c.cost]
-        client = self._client()
+            command += [c.limit, c.ttl, c.cost]
         charges = self._take_charges()
         try:
-            if self._script_sha is None:
-                self._script_sha = await client.script_load(_CHECK_LUA)
-            if charges:
-                async with client.pipeline(transaction=False) as pipe:
-                    _queue_charges(pipe, charges)
-                    pipe.evalsha(self._script_sha, len(keys), *keys, *args)
-                    reply = (await pipe.execute(raise_on_error=False))[-1]
-                charges = {}  # written, whatever the script said
-                if isinstance(reply, Exception):
-                    raise reply
-                failed, values, ttls = reply
-            else:
-                failed, values, ttls = await client.evalsha(self._script_sha, len(keys), *keys, *args)
-        except Exception as exc:
-            # redis-py strips the "NOSCRIPT" prefix from the message: a restarted Redis (empty script
-            # cache) was read as Redis down forever, until the gateway restarted.
-            if not isinstance(exc, NoScriptError) and "NOSCRIPT" not in str(exc):
-                self._restore_charges(charges)
-                raise StateUnavailable(str(exc)) from exc
-            try:
-                self._script_sha = await client.script_load(_CHECK_LUA)
-                failed, values, ttls = await client.evalsha(self._script_sha, len(keys), *keys, *args)
-            except Exception as again:
-                raise StateUnavailable(str(again)) from again
-        return CheckResult(failed == 0, int(failed) - 1, tuple(int(v) for v in values), tuple(int(t) for t in ttls))
+            *_, reply = await redis_pipe.pipe().execute(*_charge_commands(charges), tuple(command))
+            if isinstance(reply, redis_pipe.ReplyError) and str(reply).startswith("NOSCRIPT"):
+                # A restarted Redis has an empty script cache: EVAL sends the script and caches it again.
+                command[:2] = ["EVAL", _CHECK_LUA]
+                (reply,) = await redis_pipe.pipe().execute(tuple(command))
+        except redis_pipe.PipeBroken as exc:
+            self._restore_charges(charges)  # they may not have been written
+            raise StateUnavailable(str(exc)) from exc
+        if isinstance(reply, redis_pipe.ReplyError):
+            raise StateUnavailable(str(reply))
+        failed, values, ttls = reply
+        return CheckResult(failed == 0, failed - 1, tuple(values), tuple(ttls))
 
     async def charge(self, items: list[tuple[str, int, int]]) -> None:
         """Add ``amount`` to each counter soon: with this process's next check, or within CHARGE_FLUSH_S.
@@ -261,10 +250,8 @@ class RedisState:
         if not charges:
             return
         try:
-            async with self._client().pipeline(transaction=False) as pipe:
-                _queue_charges(pipe, charges)
-                await pipe.execute()
-        except Exception as exc:
+            await redis_pipe.pipe().execute(*_charge_commands(charges))
+        except redis_pipe.PipeBroken as exc:
             log.warning("could not record token charges (%s keys): %s", len(charges), exc)
 
     def _take_charges(self) -> dict[str, list[int]]:
@@ -277,71 +264,62 @@ class RedisState:
             pending[0] += amount
 
     async def add(self, items: list[tuple[str, int, int]]) -> None:
-        try:
-            async with self._client().pipeline(transaction=False) as pipe:
-                for key, amount, ttl in items:
-                    pipe.incrby(key, amount)
-                    pipe.expire(key, ttl, nx=True)
-                await pipe.execute()
-        except Exception as exc:
-            raise StateUnavailable(str(exc)) from exc
+        commands: list[tuple] = []
+        for key, amount, ttl in items:
+            commands += [("INCRBY", key, amount), ("EXPIRE", key, ttl, "NX")]
+        _raise_errors(await self._run(commands))
 
     async def get_hashes(self, keys: list[str]) -> list[dict[str, str]]:
         if not keys:
             return []
-        try:
-            async with self._client().pipeline(transaction=False) as pipe:
-                for key in keys:
-                    pipe.hgetall(key)
-                raw = await pipe.execute()
-        except Exception as exc:
-            raise StateUnavailable(str(exc)) from exc
-        return [{k.decode(): v.decode() for k, v in item.items()} for item in raw]
+        replies = _raise_errors(await self._run([("HGETALL", key) for key in keys]))
+        return [{flat[i].decode(): flat[i + 1].decode() for i in range(0, len(flat), 2)} for flat in replies]
 
     async def update_hash(self, key: str, fields: dict[str, str], ttl: int) -> None:
-        try:
-            async with self._client().pipeline(transaction=False) as pipe:
-                pipe.hset(key, mapping=fields)
-                pipe.expire(key, ttl)
-                await pipe.execute()
-        except Exception as exc:
-            raise StateUnavailable(str(exc)) from exc
+        if fields:
+            _raise_errors(await self._run([("HSET", key, *_pairs(fields)), ("EXPIRE", key, ttl)]))
 
     async def incr_hash(self, key: str, field: str, amount: int, ttl: int) -> int:
-        try:
-            async with self._client().pipeline(transaction=False) as pipe:
-                pipe.hincrby(key, field, amount)
-                pipe.expire(key, ttl)
-                value, _ = await pipe.execute()
-        except Exception as exc:
-            raise StateUnavailable(str(exc)) from exc
+        value, _ = _raise_errors(await self._run([("HINCRBY", key, field, amount), ("EXPIRE", key, ttl)]))
         return int(value)
 
     async def ring_record(self, key: str, *, window: int, sample: str, fields: dict[str, str], ttl: int) -> None:
         """See MemoryState.ring_record(); one script, so one round trip."""
-        client = self._client()
-        script = self._scripts.get(id(client))
-        if script is None:
-            script = self._scripts[id(client)] = client.register_script(_RING_LUA)
-        args: list[str | int] = [window, ttl, sample]
-        for name, value in fields.items():
-            args += [name, value]
-        try:
-            await script(keys=[key], args=args, client=client)
-        except Exception as exc:
-            raise StateUnavailable(str(exc)) from exc
+        args = (1, key, window, ttl, sample, *_pairs(fields))
+        (reply,) = await self._run([("EVALSHA", _RING_SHA, *args)])
+        if isinstance(reply, redis_pipe.ReplyError) and str(reply).startswith("NOSCRIPT"):
+            (reply,) = await self._run([("EVAL", _RING_LUA, *args)])
+        _raise_errors([reply])
 
     async def ping(self) -> bool:
         try:
-            return bool(await self._client().ping())
-        except Exception:
+            return (await self._run([("PING",)])) == [b"PONG"]
+        except StateUnavailable:
             return False
 
+    async def _run(self, commands: list[tuple]) -> list:
+        try:
+            return await redis_pipe.pipe().execute(*commands)
+        except redis_pipe.PipeBroken as exc:
+            raise StateUnavailable(str(exc)) from exc
 
-def _queue_charges(pipe, charges: dict[str, list[int]]) -> None:
+
+def _pairs(fields: dict[str, str]) -> list[str]:
+    return [part for item in fields.items() for part in item]
+
+
+def _raise_errors(replies: list) -> list:
+    for reply in replies:
+        if isinstance(reply, redis_pipe.ReplyError):
+            raise StateUnavailable(str(reply))
+    return replies
+
+
+def _charge_commands(charges: dict[str, list[int]]) -> list[tuple]:
+    commands: list[tuple] = []
     for key, (amount, ttl) in charges.items():
-        pipe.incrby(key, amount)
-        pipe.expire(key, ttl, nx=True)
+        commands += [("INCRBY", key, amount), ("EXPIRE", key, ttl, "NX")]
+    return commands
 
 
 _store: list = []

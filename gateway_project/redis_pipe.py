@@ -1,0 +1,179 @@
+"""One pipelined Redis connection per event loop: the commands every /v1 request sends.
+
+redis-py's asyncio client checks a connection out of a pool, arms a timeout and
+a retry wrapper, writes and reads, for each command: at c=64 that was a fifth of
+a gateway worker's CPU for two small scripts per request. Here every command of
+every concurrent request goes down one connection: commands issued in the same
+event-loop turn leave in one write, replies are parsed by hiredis (C) in the
+order they come back, which is the order Redis received the commands. Lua
+scripts stay atomic; nothing about the semantics changes. See
+docs/decisions/0025-redis-pipe.md.
+
+A reply that is an error comes back as a ``ReplyError`` value (the caller
+decides: NOSCRIPT is not an outage). A connection that breaks, cannot be made,
+or leaves a command unanswered for ``TIMEOUT_S`` fails every command waiting on
+it with ``PipeBroken``; the next command connects again.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import collections
+import ssl
+import time
+from urllib.parse import unquote, urlsplit
+
+import hiredis
+from django.conf import settings
+
+TIMEOUT_S = 2.0  # as the redis-py clients' socket timeout
+ReplyError = hiredis.ReplyError
+
+
+class PipeBroken(ConnectionError):
+    """The connection broke, could not be made, or timed out: the commands waiting on it have no answer."""
+
+
+def encode(command: tuple) -> bytes:
+    """One command in RESP: an array of bulk strings (str, bytes and int arguments)."""
+    parts = [b"*%d\r\n" % len(command)]
+    for arg in command:
+        raw = arg if isinstance(arg, bytes) else str(arg).encode()
+        parts.append(b"$%d\r\n%s\r\n" % (len(raw), raw))
+    return b"".join(parts)
+
+
+class _Protocol(asyncio.Protocol):
+    def __init__(self, pipe: RedisPipe) -> None:
+        self.pipe = pipe
+
+    def data_received(self, data: bytes) -> None:
+        self.pipe._received(data)
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self.pipe._lost(self, exc)
+
+
+class RedisPipe:
+    def __init__(self, url: str) -> None:
+        self._url = url
+        self._transport: asyncio.Transport | None = None
+        self._protocol: _Protocol | None = None
+        self._connecting: asyncio.Task | None = None
+        self._reader = hiredis.Reader()
+        self._waiting: collections.deque[tuple[asyncio.Future, float]] = collections.deque()
+        self._out: list[bytes] = []
+        self._flush_soon = False
+        self._watchdog: asyncio.TimerHandle | None = None
+
+    async def execute(self, *commands: tuple) -> list:
+        """Send ``commands`` together; return their replies in order (an error reply is a ``ReplyError``)."""
+        if self._transport is None:
+            await self._connect()
+        loop = asyncio.get_running_loop()
+        now = time.monotonic()
+        futures = []
+        for command in commands:
+            future = loop.create_future()
+            self._waiting.append((future, now))
+            self._out.append(encode(command))
+            futures.append(future)
+        if not self._flush_soon:
+            self._flush_soon = True
+            loop.call_soon(self._flush)
+        if self._watchdog is None:
+            self._watchdog = loop.call_later(TIMEOUT_S / 2, self._check_overdue)
+        return [await future for future in futures]
+
+    def _flush(self) -> None:
+        self._flush_soon = False
+        if self._out and self._transport is not None:
+            out, self._out = self._out, []
+            self._transport.write(b"".join(out))
+
+    def _received(self, data: bytes) -> None:
+        self._reader.feed(data)
+        while (reply := self._reader.gets()) is not False:
+            future, _ = self._waiting.popleft()
+            if not future.done():  # a caller that gave up still had its reply in the stream
+                future.set_result(reply)
+
+    def _check_overdue(self) -> None:
+        self._watchdog = None
+        if not self._waiting:
+            return
+        if time.monotonic() - self._waiting[0][1] > TIMEOUT_S:
+            self._fail(PipeBroken(f"Redis did not answer within {TIMEOUT_S:.0f}s"))
+        else:
+            self._watchdog = asyncio.get_running_loop().call_later(TIMEOUT_S / 2, self._check_overdue)
+
+    def _lost(self, protocol: _Protocol, exc: Exception | None) -> None:
+        if protocol is self._protocol:
+            self._fail(PipeBroken(f"Redis connection lost: {exc or 'closed by the server'}"))
+
+    def _fail(self, error: PipeBroken) -> None:
+        transport, self._transport, self._protocol = self._transport, None, None
+        waiting, self._waiting = self._waiting, collections.deque()
+        self._out = []
+        self._reader = hiredis.Reader()
+        if transport is not None:
+            transport.abort()
+        for future, _ in waiting:
+            if not future.done():
+                future.set_exception(error)
+                future.exception()  # retrieved: a caller that stopped waiting must not leave a warning behind
+
+    async def _connect(self) -> None:
+        if self._connecting is None or self._connecting.done():
+            self._connecting = asyncio.get_running_loop().create_task(self._open())
+        await asyncio.shield(self._connecting)
+
+    async def _open(self) -> None:
+        loop = asyncio.get_running_loop()
+        parts = urlsplit(self._url)
+        try:
+            if parts.scheme == "unix":
+                connect = loop.create_unix_connection(lambda: _Protocol(self), parts.path)
+            else:
+                tls = ssl.create_default_context() if parts.scheme == "rediss" else None
+                connect = loop.create_connection(lambda: _Protocol(self), parts.hostname or "127.0.0.1",
+                                                 parts.port or 6379, ssl=tls)
+            transport, protocol = await asyncio.wait_for(connect, TIMEOUT_S)
+        except (OSError, TimeoutError) as exc:
+            raise PipeBroken(f"cannot connect to Redis: {exc}") from exc
+        self._transport, self._protocol = transport, protocol
+        self._reader = hiredis.Reader()
+        setup = []
+        if parts.password:
+            user = unquote(parts.username) if parts.username else "default"
+            setup.append(("AUTH", user, unquote(parts.password)))
+        db = parts.path.strip("/") if parts.scheme != "unix" else ""
+        if db and db != "0":
+            setup.append(("SELECT", db))
+        if setup:
+            for reply in await self.execute(*setup):
+                if isinstance(reply, ReplyError):
+                    self._fail(PipeBroken("Redis refused the connection's set-up"))
+                    raise PipeBroken(f"Redis refused the connection's set-up: {reply}")
+
+    def close(self) -> None:
+        self._fail(PipeBroken("closed"))
+
+
+_pipes: dict[int, tuple[asyncio.AbstractEventLoop, RedisPipe]] = {}
+
+
+def pipe() -> RedisPipe:
+    """This event loop's pipe to ``REDIS_URL`` (a connection belongs to one loop)."""
+    loop = asyncio.get_running_loop()
+    found = _pipes.get(id(loop))
+    if found is None or found[0] is not loop:  # a new loop may reuse a closed one's id
+        found = _pipes[id(loop)] = (loop, RedisPipe(settings.GATEWAY.redis_url))
+    return found[1]
+
+
+def close_pipe() -> None:
+    """Close this loop's pipe (server shutdown, tests switching Redis databases)."""
+    found = _pipes.pop(id(asyncio.get_running_loop()), None)
+    if found is not None:
+        found[1].close()
