@@ -305,7 +305,8 @@ async def _deliver_cached(exchange: Exchange, delivery: Delivery) -> None:
 async def _relay(exchange: Exchange, opened: router.Opened, delivery: Delivery,
                  wait_disconnect: Callable[[], Awaitable[None]] | None) -> None:
     """Open the client's stream and relay the upstream's into it, until either ends."""
-    state = StreamState(exchange.tokens, exchange.client_wants_usage)
+    # The first byte is recorded (and published to live watchers, when there are any) as it happens.
+    state = StreamState(exchange.tokens, exchange.client_wants_usage, on_first_byte=exchange._first_byte)
     try:
         await delivery.open_stream(exchange)
         exchange.stream_opened = True
@@ -315,8 +316,6 @@ async def _relay(exchange: Exchange, opened: router.Opened, delivery: Delivery,
             exchange._conclude(Outcome.DISCONNECTED)
             return
     finally:
-        if state.first_byte_at is not None:
-            exchange._first_byte(state.first_byte_at)
         exchange.tokens.estimate(exchange.body, state.content_events)  # about one token a chunk
     exchange._conclude(Outcome.FAILED if state.error else Outcome.SERVED, state.error)
     await delivery.close_stream()

@@ -28,11 +28,16 @@ DONE = b"data: [DONE]\n\n"
 
 
 class StreamState:
-    """What the relay saw: the end, an upstream failure, how many content events went out, and when the first."""
+    """What the relay saw: the end, an upstream failure, how many content events went out, and when the first.
 
-    def __init__(self, tokens: TokenCount, client_wants_usage: bool) -> None:
+    ``on_first_byte(at)`` is called once, as the first bytes reach the client (the trace's ``first_byte``).
+    """
+
+    def __init__(self, tokens: TokenCount, client_wants_usage: bool,
+                 on_first_byte: Callable[[float], None] | None = None) -> None:
         self.tokens = tokens
         self.client_wants_usage = client_wants_usage
+        self.on_first_byte = on_first_byte
         self.done = False
         self.failed = False
         self.content_events = 0
@@ -79,8 +84,10 @@ async def relay_stream(opened: Opened, state: StreamState, emit: Callable[[bytes
                     out.append(kept)
         if out:
             await emit(b"".join(out))
-            if state.first_byte_at is None:
+            if state.first_byte_at is None:  # the one test each batch of events already paid
                 state.first_byte_at = time.monotonic()
+                if state.on_first_byte is not None:
+                    state.on_first_byte(state.first_byte_at)
 
     buffer = opened.buffered
     metrics.stream_opened()
