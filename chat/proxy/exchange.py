@@ -73,6 +73,7 @@ class Exchange:
     tokens: TokenCount = field(default_factory=TokenCount)
     ttft_ms: int | None = None
     response_body: dict | None = None
+    finish_reasons: list[str] = field(default_factory=list)  # a stream's (a whole answer's are in its body)
     stream_opened: bool = False
     outcome: Outcome = Outcome.PENDING
     status: int = 0
@@ -317,6 +318,7 @@ async def _relay(exchange: Exchange, opened: router.Opened, delivery: Delivery,
             return
     finally:
         exchange.tokens.estimate(exchange.body, state.content_events)  # about one token a chunk
+        exchange.finish_reasons = state.finish_reasons
     exchange._conclude(Outcome.FAILED if state.error else Outcome.SERVED, state.error)
     await delivery.close_stream()
 
@@ -373,7 +375,8 @@ async def _settle(exchange: Exchange) -> None:
     metrics.observe(exchange, cost)
     exchange.trace.finish(outcome=exchange.outcome.value, status=exchange.status, error=exchange.error,
                           model_used=exchange.model_used, tokens=exchange.tokens, cost=cost,
-                          snapshot=exchange.snapshot, response_body=exchange.response_body)
+                          snapshot=exchange.snapshot, response_body=exchange.response_body,
+                          finish_reasons=exchange.finish_reasons)
     body = exchange.body or {}
     log_row.queue(
         principal=exchange.principal, request_id=exchange.request_id, source=exchange.source, endpoint=exchange.endpoint,

@@ -20,11 +20,12 @@ from django.conf import settings
 
 from chat.proxy import metrics
 from chat.proxy.errors import ProxyError
-from chat.proxy.events import data_of
+from chat.proxy.events import data_of, finish_reasons
 from chat.proxy.router import Opened
 from chat.proxy.tokens import TokenCount
 
 DONE = b"data: [DONE]\n\n"
+FINISH_REASON = b'"finish_reason"'
 
 
 class StreamState:
@@ -42,18 +43,32 @@ class StreamState:
         self.failed = False
         self.content_events = 0
         self.first_byte_at: float | None = None
+        self.finish_reasons: list[str] = []  # each choice's, as its last chunk says
         self.error: ProxyError | None = None
 
 
+def sets_finish_reason(data: bytes) -> bool:
+    """Whether a chunk gives a choice's ``finish_reason`` (a string; it is null on every other chunk), read
+    without parsing the chunk. A quote inside a JSON string is escaped, so text cannot look like the key."""
+    at = data.find(FINISH_REASON)
+    while at >= 0:
+        at += len(FINISH_REASON)
+        if data[at:at + 8].lstrip(b": \t")[:1] == b'"':
+            return True
+        at = data.find(FINISH_REASON, at)
+    return False
+
+
 def inspect(event: bytes, state: StreamState) -> bytes | None:
-    """Account for one event; return the bytes to forward (None to drop it)."""
+    """Account for one event; return the bytes to forward (None to drop it). Only the few events that carry
+    usage, an error or a finish reason are parsed."""
     data = data_of(event)
     if data is None:
         return event  # comments (keep-alives) pass; clients skip them
     if data == b"[DONE]":
         state.done = True
         return event
-    if b'"usage"' in data or b'"error"' in data:
+    if b'"usage"' in data or b'"error"' in data or sets_finish_reason(data):
         try:
             parsed = orjson.loads(data)
         except orjson.JSONDecodeError:
@@ -62,6 +77,7 @@ def inspect(event: bytes, state: StreamState) -> bytes | None:
             if parsed.get("error"):
                 state.failed = True
                 return event
+            state.finish_reasons += finish_reasons(parsed)
             if parsed.get("usage"):
                 state.tokens.note_usage(parsed["usage"], parsed.get("id"))
                 if not parsed.get("choices") and not state.client_wants_usage:

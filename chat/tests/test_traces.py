@@ -64,6 +64,15 @@ def test_the_trace_of_a_fallback_lists_the_failed_attempts_before_the_one_that_a
     assert httpx.get(f"{gateway.url}/api/traces/req_nothing", headers=jwt_headers(admin), timeout=30).status_code == 404
 
 
+def test_a_streamed_answer_has_the_finish_reason_of_each_choice_on_its_end_event(caller, gateway):
+    stream = caller.client.chat.completions.create(model=LLAMA, messages=USER, stream=True, n=2, max_tokens=2)
+    told = sorted((c.index, c.finish_reason) for chunk in stream for c in chunk.choices if c.finish_reason)
+    assert told == [(0, "length"), (1, "length")]  # what the client read
+
+    events = _trace(gateway, caller.user, stream.response.headers["x-request-id"]).json()["events"]
+    assert events[-1]["type"] == "done" and events[-1]["finishReasons"] == ["length", "length"]
+
+
 @pytest.mark.parametrize("ask", [{"model": "nobody/no-such-model", "messages": USER}, {"model": LLAMA}],
                          ids=["unknown-model", "no-messages"])
 def test_a_refused_request_has_a_trace(caller, gateway, ask):
