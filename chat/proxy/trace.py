@@ -5,6 +5,7 @@
 ``disconnected`` or ``refused``, with tokens and cost); every ``attempt``
 (sent or skipped) is recorded as the router appends it to the exchange's
 ``attempts`` (a ``TracedAttempts`` list), so routing needs no hook of its own.
+The pass-through (``chat/proxy/passthrough.py``) records its requests the same way.
 
 Recording is cheap: an event is a small dict appended to a list in memory
 and handed to ``trace_live.publish`` (a bounded queue, drained by a
