@@ -73,6 +73,7 @@ class Exchange:
     tokens: TokenCount = field(default_factory=TokenCount)
     ttft_ms: int | None = None
     response_body: dict | None = None
+    finish_reasons: list[str] = field(default_factory=list)  # a stream's (a whole answer's are in its body)
     stream_opened: bool = False
     outcome: Outcome = Outcome.PENDING
     status: int = 0
@@ -305,7 +306,8 @@ async def _deliver_cached(exchange: Exchange, delivery: Delivery) -> None:
 async def _relay(exchange: Exchange, opened: router.Opened, delivery: Delivery,
                  wait_disconnect: Callable[[], Awaitable[None]] | None) -> None:
     """Open the client's stream and relay the upstream's into it, until either ends."""
-    state = StreamState(exchange.tokens, exchange.client_wants_usage)
+    # The first byte is recorded (and published to live watchers, when there are any) as it happens.
+    state = StreamState(exchange.tokens, exchange.client_wants_usage, on_first_byte=exchange._first_byte)
     try:
         await delivery.open_stream(exchange)
         exchange.stream_opened = True
@@ -315,9 +317,8 @@ async def _relay(exchange: Exchange, opened: router.Opened, delivery: Delivery,
             exchange._conclude(Outcome.DISCONNECTED)
             return
     finally:
-        if state.first_byte_at is not None:
-            exchange._first_byte(state.first_byte_at)
         exchange.tokens.estimate(exchange.body, state.content_events)  # about one token a chunk
+        exchange.finish_reasons = state.finish_reasons
     exchange._conclude(Outcome.FAILED if state.error else Outcome.SERVED, state.error)
     await delivery.close_stream()
 
@@ -374,7 +375,8 @@ async def _settle(exchange: Exchange) -> None:
     metrics.observe(exchange, cost)
     exchange.trace.finish(outcome=exchange.outcome.value, status=exchange.status, error=exchange.error,
                           model_used=exchange.model_used, tokens=exchange.tokens, cost=cost,
-                          snapshot=exchange.snapshot, response_body=exchange.response_body)
+                          snapshot=exchange.snapshot, response_body=exchange.response_body,
+                          finish_reasons=exchange.finish_reasons)
     body = exchange.body or {}
     log_row.queue(
         principal=exchange.principal, request_id=exchange.request_id, source=exchange.source, endpoint=exchange.endpoint,

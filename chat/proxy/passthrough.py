@@ -7,10 +7,13 @@ a ``model`` runs a model, so it passes the key's model allowlist and the rate an
 limits first, and its log row names the model; on the server pool it runs only a model the
 catalog lists enabled and free (the answer is relayed unread, so nothing could be charged).
 The caller's own key is used when set, else a pool key; the answer streams back unchanged.
+Each forwarded request has a trace, as a chat request has (``accepted``, ``admitted`` when
+it runs a model, its ``attempt``, ``first_byte`` and the end), kept with its log row.
 """
 
 from __future__ import annotations
 
+import asyncio
 import time
 from decimal import Decimal
 from urllib.parse import quote
@@ -23,12 +26,16 @@ from yarl import URL
 from accounts.principals import Principal
 from chat.proxy import limits, log_row, metrics, pool, upstream
 from chat.proxy.asgi_io import encode_headers, read_body
+from chat.proxy.attempt import Attempt, Verdict
 from chat.proxy.errors import ProxyError
 from chat.proxy.overhead import HEADER as OVERHEAD_HEADER
 from chat.proxy.overhead import overhead_ms
+from chat.proxy.pool import Credential
 from chat.proxy.router import credentials_for
+from chat.proxy.tokens import TokenCount
+from chat.proxy.trace import Trace, TracedAttempts
 from chat.proxy.validation import parse_json_object
-from models_catalog.selectors import ModelInfo, ProviderInfo, asnapshot
+from models_catalog.selectors import ModelInfo, ProviderInfo, Snapshot, asnapshot
 
 # OpenRouter's account API: what the pool key's owner sees, never a user. Compared without case.
 ACCOUNT_PATHS = frozenset({
@@ -60,18 +67,33 @@ def _openrouter_stub() -> ModelInfo:
 
 
 class _Passage:
-    """What one forwarded request did, for its log row."""
+    """What one forwarded request did, for its log row and its trace."""
 
-    def __init__(self, endpoint: str) -> None:
+    def __init__(self, endpoint: str, principal: Principal, request_id: str) -> None:
         self.started = time.monotonic()
         self.endpoint = endpoint
         self.model_requested = ""
         self.model_used = ""
         self.status = 0
         self.error: ProxyError | None = None
-        self.attempts: list[dict] = []
+        self.outcome = "refused"  # what an error means so far (an ``Outcome`` value); "failed" once it routes
+        self.responded = False  # the upstream's answer has started going back
+        self.ttft_ms: int | None = None
+        self.trace = Trace(request_id, principal, "api", self.started)
+        self.attempts = TracedAttempts(self.trace)  # of ``Attempt``: each one appended is a trace event
         self.runs_model = False  # the body names a model
         self.catalog_model: ModelInfo | None = None  # what the catalog says of it, when it lists it
+        self.snapshot: Snapshot | None = None
+
+    def attempted(self, cred: Credential, status: int | None, sent: float, reason: str) -> None:
+        verdict = Verdict.SERVED if status is not None and status < 400 else Verdict.FAILED
+        waited = time.monotonic() - sent
+        self.attempts.append(Attempt(self.model_used, cred.masked, cred.account, status, int(waited * 1000), reason,
+                                     verdict=verdict, waited_s=waited))
+
+    def first_byte(self) -> None:
+        self.ttft_ms = int((time.monotonic() - self.started) * 1000)
+        self.trace.first_byte(self.ttft_ms)
 
 
 async def _admit(principal: Principal, body: dict, passage: _Passage) -> tuple[bytes | None, limits.Admission]:
@@ -84,7 +106,7 @@ async def _admit(principal: Principal, body: dict, passage: _Passage) -> tuple[b
         raise ProxyError(400, "model must be a non-empty string.", code="invalid_type", param="model")
     requested = requested.strip()
     passage.model_requested = requested[:200]
-    snapshot = await asnapshot()
+    passage.snapshot = snapshot = await asnapshot()
     route = snapshot.resolve(requested)
     model_ids = route.models if route is not None else (requested,)
     allowed = principal.allowed_models
@@ -92,6 +114,7 @@ async def _admit(principal: Principal, body: dict, passage: _Passage) -> tuple[b
         raise ProxyError(403, f"This key may not use {requested!r}.", code="model_not_allowed", param="model")
     primary = next((m for m in model_ids if not allowed or requested in allowed or m in allowed), model_ids[0])
     admission = await limits.admit(principal, primary, snapshot.daily_limit(primary))
+    passage.trace.admitted(admission, None)
     passage.model_used = primary
     passage.runs_model, passage.catalog_model = True, snapshot.models.get(primary)
     if primary == body["model"]:
@@ -118,43 +141,47 @@ async def forward(scope, receive, send, principal: Principal, request_id: str, t
     """Forward ``/v1/<tail>`` upstream, or raise 404 when it may not be forwarded."""
     if not forwardable(tail):
         raise ProxyError(404, "There is no such /v1 route.", code="not_found")
-    passage = _Passage("/".join(tail)[:60])
+    passage = _Passage("/".join(tail)[:60], principal, request_id)
     try:
-        await _forward(scope, receive, send, principal, request_id, tail, passage)
+        await _forward(scope, receive, send, principal, tail, passage)
     except ProxyError as error:
         passage.error, passage.status = error, passage.status or error.status
+        raise
+    except (asyncio.CancelledError, ConnectionError):  # the client went away
+        passage.outcome = "disconnected"
+        passage.status = passage.status if passage.responded else 499
         raise
     finally:
         _record(principal, request_id, passage)
 
 
-async def _forward(scope, receive, send, principal: Principal, request_id: str, tail: tuple[str, ...],
-                   passage: _Passage) -> None:
+async def _forward(scope, receive, send, principal: Principal, tail: tuple[str, ...], passage: _Passage) -> None:
     cfg = settings.GATEWAY
     log_row.refuse_when_backlogged()
     body = await read_body(receive, cfg.max_body_bytes)
     headers_in = dict(scope["headers"])
+    parsed = parse_json_object(body, headers_in.get(b"content-type", b"").decode("latin-1")) if body.strip() else {}
+    requested = parsed.get("model")
+    passage.trace.accepted(model=requested.strip()[:200] if isinstance(requested, str) else "",
+                           stream=parsed.get("stream") is True)
     admission = None
-    if body.strip():
-        parsed = parse_json_object(body, headers_in.get(b"content-type", b"").decode("latin-1"))
-        if "model" in parsed:
-            rewritten, admission = await _admit(principal, parsed, passage)
-            body = rewritten or body
+    if "model" in parsed:
+        rewritten, admission = await _admit(principal, parsed, passage)
+        body = rewritten or body
     creds = await credentials_for(_openrouter_stub(), principal)
     health = await pool.read_health([c.account for c in creds])
     now = time.time()
-    usable = [c for c in creds if health[c.account].blocked(c, "", now) is None]
-    if not usable:
-        raise ProxyError(503, "No upstream key is available for this request.", code="no_upstream_key")
-    cred = usable[0]
-    if passage.runs_model and cred.source != "byok":
+    cred = next((c for c in creds if health[c.account].blocked(c, "", now) is None), None)
+    if passage.runs_model and cred is not None and cred.source != "byok":
         _pool_may_run(passage)
+    passage.outcome = "failed"  # past the refusals: an error from here on is a failure
+    if cred is None:
+        raise ProxyError(503, "No upstream key is available for this request.", code="no_upstream_key")
     path = "/".join(quote(segment, safe=_PCHAR) for segment in tail)
     query = scope.get("query_string", b"").decode("latin-1")
     url = URL(f"{cfg.openrouter_base_url}/{path}" + (f"?{query}" if query else ""), encoded=True)
     headers = {k.decode("latin-1"): v.decode("latin-1") for k, v in scope["headers"] if k not in _HOP_BY_HOP}
     headers["Authorization"] = f"Bearer {cred.secret}"
-    passage.attempts.append({"key": cred.masked, "account": cred.account, "status": 502})
     passage.status = 502
     sent = time.monotonic()
     try:
@@ -162,25 +189,36 @@ async def _forward(scope, receive, send, principal: Principal, request_id: str, 
             scope["method"], url, data=body or None, headers=headers,
             timeout=aiohttp.ClientTimeout(total=cfg.upstream_timeout_s),
         ) as response:
-            passage.status = passage.attempts[-1]["status"] = response.status
+            passage.status = response.status
+            passage.attempted(cred, response.status, sent, "ok" if response.status < 400 else "upstream_error")
             out = {k: v for k, v in response.headers.items() if k.lower().encode() not in _HOP_BY_HOP}
-            out["x-request-id"] = request_id
+            out["x-request-id"] = passage.trace.request_id
             out[OVERHEAD_HEADER] = overhead_ms(passage.started, time.monotonic() - sent)
             if admission is not None:
                 out.update(admission.headers)
             await send({"type": "http.response.start", "status": response.status, "headers": encode_headers(out)})
+            passage.responded = True
             async for chunk in response.content.iter_any():
                 await send({"type": "http.response.body", "body": chunk, "more_body": True})
+                if passage.ttft_ms is None:
+                    passage.first_byte()
             await send({"type": "http.response.body", "body": b"", "more_body": False})
+            passage.outcome = "served" if response.status < 400 else "failed"
     except (TimeoutError, aiohttp.ClientError) as exc:
+        if not passage.attempts:  # no answer came (a break mid-answer already has its attempt)
+            passage.attempted(cred, None, sent,
+                              "timeout" if isinstance(exc, TimeoutError) else f"connect_error: {type(exc).__name__}")
         raise ProxyError(502, "Could not reach the upstream.", code="upstream_unreachable") from exc
 
 
 def _record(principal: Principal, request_id: str, passage: _Passage) -> None:
     served = passage.status == 200
+    model_used = passage.model_used if served else ""
     metrics.answered(metrics.route_of(passage.endpoint), passage.status,
-                     model=passage.model_used if served and passage.catalog_model else "", error=passage.error)
+                     model=model_used if passage.catalog_model else "", error=passage.error)
+    passage.trace.finish(outcome=passage.outcome, status=passage.status, error=passage.error, model_used=model_used,
+                         tokens=TokenCount(), cost=Decimal(0), snapshot=passage.snapshot)
     log_row.queue(principal=principal, request_id=request_id, source="api", endpoint=passage.endpoint,
                   started=passage.started, status=passage.status, error=passage.error,
-                  attempts=passage.attempts, model_requested=passage.model_requested,
-                  model_used=passage.model_used if served else "")
+                  attempts=[a.as_log() for a in passage.attempts], model_requested=passage.model_requested,
+                  model_used=model_used, ttft_ms=passage.ttft_ms, trace=passage.trace.events)

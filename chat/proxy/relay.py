@@ -20,35 +20,55 @@ from django.conf import settings
 
 from chat.proxy import metrics
 from chat.proxy.errors import ProxyError
-from chat.proxy.events import data_of
+from chat.proxy.events import data_of, finish_reasons
 from chat.proxy.router import Opened
 from chat.proxy.tokens import TokenCount
 
 DONE = b"data: [DONE]\n\n"
+FINISH_REASON = b'"finish_reason"'
 
 
 class StreamState:
-    """What the relay saw: the end, an upstream failure, how many content events went out, and when the first."""
+    """What the relay saw: the end, an upstream failure, how many content events went out, and when the first.
 
-    def __init__(self, tokens: TokenCount, client_wants_usage: bool) -> None:
+    ``on_first_byte(at)`` is called once, as the first bytes reach the client (the trace's ``first_byte``).
+    """
+
+    def __init__(self, tokens: TokenCount, client_wants_usage: bool,
+                 on_first_byte: Callable[[float], None] | None = None) -> None:
         self.tokens = tokens
         self.client_wants_usage = client_wants_usage
+        self.on_first_byte = on_first_byte
         self.done = False
         self.failed = False
         self.content_events = 0
         self.first_byte_at: float | None = None
+        self.finish_reasons: list[str] = []  # each choice's, as its last chunk says
         self.error: ProxyError | None = None
 
 
+def sets_finish_reason(data: bytes) -> bool:
+    """Whether a chunk gives a choice's ``finish_reason`` (a string; it is null on every other chunk), read
+    without parsing the chunk. A quote inside a JSON string is escaped, so text cannot look like the key."""
+    at = data.find(FINISH_REASON)
+    while at >= 0:
+        at += len(FINISH_REASON)
+        if data[at:at + 8].lstrip(b": \t")[:1] == b'"':
+            return True
+        at = data.find(FINISH_REASON, at)
+    return False
+
+
 def inspect(event: bytes, state: StreamState) -> bytes | None:
-    """Account for one event; return the bytes to forward (None to drop it)."""
+    """Account for one event; return the bytes to forward (None to drop it). Only the few events that carry
+    usage, an error or a finish reason are parsed."""
     data = data_of(event)
     if data is None:
         return event  # comments (keep-alives) pass; clients skip them
     if data == b"[DONE]":
         state.done = True
         return event
-    if b'"usage"' in data or b'"error"' in data:
+    if b'"usage"' in data or b'"error"' in data or sets_finish_reason(data):
         try:
             parsed = orjson.loads(data)
         except orjson.JSONDecodeError:
@@ -57,6 +77,7 @@ def inspect(event: bytes, state: StreamState) -> bytes | None:
             if parsed.get("error"):
                 state.failed = True
                 return event
+            state.finish_reasons += finish_reasons(parsed)
             if parsed.get("usage"):
                 state.tokens.note_usage(parsed["usage"], parsed.get("id"))
                 if not parsed.get("choices") and not state.client_wants_usage:
@@ -79,8 +100,10 @@ async def relay_stream(opened: Opened, state: StreamState, emit: Callable[[bytes
                     out.append(kept)
         if out:
             await emit(b"".join(out))
-            if state.first_byte_at is None:
+            if state.first_byte_at is None:  # the one test each batch of events already paid
                 state.first_byte_at = time.monotonic()
+                if state.on_first_byte is not None:
+                    state.on_first_byte(state.first_byte_at)
 
     buffer = opened.buffered
     metrics.stream_opened()

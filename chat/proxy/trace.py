@@ -5,6 +5,7 @@
 ``disconnected`` or ``refused``, with tokens and cost); every ``attempt``
 (sent or skipped) is recorded as the router appends it to the exchange's
 ``attempts`` (a ``TracedAttempts`` list), so routing needs no hook of its own.
+The pass-through (``chat/proxy/passthrough.py``) records its requests the same way.
 
 Recording is cheap: an event is a small dict appended to a list in memory
 and handed to ``trace_live.publish`` (a bounded queue, drained by a
@@ -19,10 +20,12 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Sequence
 from decimal import Decimal
 from typing import TYPE_CHECKING
 
 from chat.proxy import trace_live, trace_otel
+from chat.proxy.events import finish_reasons as finish_reasons_of
 
 if TYPE_CHECKING:
     from accounts.principals import Principal
@@ -93,19 +96,22 @@ class Trace:
         self.add({"type": "first_byte", "atMs": self.at(), "ttftMs": ttft_ms})
 
     def finish(self, *, outcome: str, status: int, error: ProxyError | None, model_used: str, tokens: TokenCount,
-               cost: Decimal, snapshot: Snapshot | None = None, response_body: dict | None = None) -> None:
-        """Record the end once: what the client got, the tokens and the cost. Then the spans, when configured.
-        Never raises: the settlement that calls it must still queue the log row."""
+               cost: Decimal, snapshot: Snapshot | None = None, response_body: dict | None = None,
+               finish_reasons: Sequence[str] = ()) -> None:
+        """Record the end once: what the client got, the tokens, the cost and the finish reasons (a stream's, or
+        else the whole answer's). Then the spans, when configured. Never raises: the settlement that calls it must
+        still queue the log row."""
         if self.finished:
             return
         self.finished = True
         try:
-            self._finish(outcome, status, error, model_used, tokens, cost, snapshot, response_body)
+            self._finish(outcome, status, error, model_used, tokens, cost, snapshot,
+                         list(finish_reasons) or finish_reasons_of(response_body))
         except Exception:
             log.exception("could not finish the trace of request %s", self.request_id)
 
     def _finish(self, outcome: str, status: int, error: ProxyError | None, model_used: str, tokens: TokenCount,
-                cost: Decimal, snapshot: Snapshot | None, response_body: dict | None) -> None:
+                cost: Decimal, snapshot: Snapshot | None, reasons: list[str]) -> None:
         model = snapshot.models.get(model_used or self.model) if snapshot is not None else None
         self.system = model.provider.kind if model is not None else ""
         if not self.events or self.events[0]["type"] != "accepted":  # refused before the body named a model
@@ -115,20 +121,12 @@ class Trace:
                        "modelUsed": model_used,
                        "tokens": {"prompt": tokens.prompt, "completion": tokens.completion, "total": tokens.total},
                        "cost": format(cost.normalize(), "f"), "latencyMs": int((time.monotonic() - self.started) * 1000)}
-        reasons = _finish_reasons(response_body)
         if reasons:
             event["finishReasons"] = reasons
         if error is not None:
             event.update(code=error.code or error.type, reason=error.message[:500])
         self.add(event)
         trace_otel.export(self)
-
-
-def _finish_reasons(body: dict | None) -> list[str]:
-    choices = body.get("choices") if isinstance(body, dict) else None
-    if not isinstance(choices, list):
-        return []
-    return [str(c["finish_reason"]) for c in choices if isinstance(c, dict) and c.get("finish_reason")]
 
 
 class TracedAttempts(list):

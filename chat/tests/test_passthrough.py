@@ -2,6 +2,7 @@
 
 import dataclasses
 
+import httpx
 import openai
 import pytest
 
@@ -11,7 +12,8 @@ from chat.models import RequestLog
 from chat.tests.conftest import QWEN
 from gateway_project import invalidation
 from models_catalog.models import Alias
-from testing.factories import catalog_free_models, make_key, openai_client
+from testing.browser import jwt_headers
+from testing.factories import catalog_free_models, make_key, make_user, openai_client
 from testing.rawhttp import raw_request
 from testing.servers import fresh_minute, wait_until
 
@@ -152,3 +154,44 @@ def test_a_caller_with_their_own_upstream_key_may_run_any_model(caller, gateway,
     moderation = caller.client.moderations.create(model=UNLISTED, input="a")
     assert len(moderation.results) == 1
     assert sim.paths()[-1:] == ["POST /api/v1/moderations"]
+
+
+def _trace(gateway, user, request_id: str) -> httpx.Response:
+    wait_until(lambda: RequestLog.objects.filter(request_id=request_id).exists(), timeout=10)
+    return httpx.get(f"{gateway.url}/api/traces/{request_id}", headers=jwt_headers(user), timeout=30)
+
+
+def test_a_forwarded_request_has_a_trace_that_only_its_owner_reads(caller, gateway, sim):
+    raw = caller.client.moderations.with_raw_response.create(model=MOD, input=["a", "b"])
+    request_id = raw.headers["x-request-id"]
+
+    answer = _trace(gateway, caller.user, request_id)
+    assert answer.status_code == 200 and answer.json()["modelUsed"] == MOD
+    events = answer.json()["events"]
+    assert [e["type"] for e in events] == ["accepted", "admitted", "attempt", "first_byte", "done"]
+    assert [e["atMs"] for e in events] == sorted(e["atMs"] for e in events)
+    assert events[0]["model"] == MOD and events[1]["limitsLeft"]["requests"] == raw.headers[
+        "x-ratelimit-remaining-requests"]
+    attempt = events[2]
+    assert (attempt["model"], attempt["status"], attempt["sent"], attempt["verdict"]) == (MOD, 200, True, "served")
+    assert attempt["key"].startswith("…") and attempt["account"]
+    done = events[-1]
+    assert (done["status"], done["modelUsed"]) == (200, MOD) and events[3]["ttftMs"] <= done["latencyMs"]
+    assert caller.secret not in answer.text
+    assert _trace(gateway, make_user(), request_id).status_code == 404
+
+
+def test_a_forwarded_request_the_upstream_refuses_ends_failed_and_one_the_gateway_refuses_ends_refused(
+        caller, gateway, sim):
+    with pytest.raises(openai.BadRequestError) as upstream_refused:
+        caller.client.moderations.create(model=MOD, input=[])  # the upstream's 400, relayed as it came
+    events = _trace(gateway, caller.user, upstream_refused.value.response.headers["x-request-id"]).json()["events"]
+    assert [e["type"] for e in events] == ["accepted", "admitted", "attempt", "first_byte", "failed"]
+    assert (events[2]["status"], events[2]["verdict"]) == (400, "failed") and events[-1]["status"] == 400
+
+    limited = openai_client(gateway.url, make_key(caller.user, models=[MOD]))
+    with pytest.raises(openai.PermissionDeniedError) as refused:
+        limited.moderations.create(model=OTHER_MOD, input="a")
+    events = _trace(gateway, caller.user, refused.value.response.headers["x-request-id"]).json()["events"]
+    assert [e["type"] for e in events] == ["accepted", "refused"]
+    assert (events[0]["model"], events[-1]["status"], events[-1]["code"]) == (OTHER_MOD, 403, "model_not_allowed")

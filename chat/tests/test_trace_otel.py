@@ -110,3 +110,17 @@ def test_a_fallback_becomes_a_request_span_with_an_attempt_span_each(caller, gat
     assert _attributes(children[2].attributes)["gen_ai.response.model"] == QWEN
     assert all(span.start_time_unix_nano <= c.start_time_unix_nano <= c.end_time_unix_nano <= span.end_time_unix_nano
                for c in children)
+
+
+def test_a_streamed_request_span_has_its_finish_reasons(caller, gateway_process_factory, receiver):
+    second = gateway_process_factory(OTEL_EXPORTER_OTLP_ENDPOINT=receiver.url, OTEL_BSP_SCHEDULE_DELAY="100")
+    stream = openai_client(second.url, caller.secret).chat.completions.create(
+        model=LLAMA, messages=USER, stream=True, max_tokens=2)
+    assert [c.finish_reason for chunk in stream for c in chunk.choices if c.finish_reason] == ["length"]
+    request_id = stream.response.headers["x-request-id"]
+
+    span = wait_until(lambda: next((s for _, s in receiver.spans
+                                    if _attributes(s.attributes).get("gateway.request_id") == request_id), None),
+                      timeout=30)
+    attrs = _attributes(span.attributes)
+    assert attrs["gateway.outcome"] == "done" and attrs["gen_ai.response.finish_reasons"] == ["length"]

@@ -12,6 +12,7 @@ import pytest
 
 from chat.models import RequestLog
 from chat.proxy import trace_live
+from chat.proxy.trace import END_TYPES
 from chat.tests.conftest import LLAMA, QWEN
 from testing.browser import jwt_headers
 from testing.env import POOL_KEYS
@@ -61,6 +62,15 @@ def test_the_trace_of_a_fallback_lists_the_failed_attempts_before_the_one_that_a
     assert other.status_code == 404 and "events" not in other.text
     assert httpx.get(f"{gateway.url}/api/traces/{request_id}", timeout=30).status_code == 401
     assert httpx.get(f"{gateway.url}/api/traces/req_nothing", headers=jwt_headers(admin), timeout=30).status_code == 404
+
+
+def test_a_streamed_answer_has_the_finish_reason_of_each_choice_on_its_end_event(caller, gateway):
+    stream = caller.client.chat.completions.create(model=LLAMA, messages=USER, stream=True, n=2, max_tokens=2)
+    told = sorted((c.index, c.finish_reason) for chunk in stream for c in chunk.choices if c.finish_reason)
+    assert told == [(0, "length"), (1, "length")]  # what the client read
+
+    events = _trace(gateway, caller.user, stream.response.headers["x-request-id"]).json()["events"]
+    assert events[-1]["type"] == "done" and events[-1]["finishReasons"] == ["length", "length"]
 
 
 @pytest.mark.parametrize("ask", [{"model": "nobody/no-such-model", "messages": USER}, {"model": LLAMA}],
@@ -146,6 +156,32 @@ def test_the_admin_stream_delivers_events_from_a_second_gateway_process(caller, 
         assert {m["userId"] for m in seen} == {caller.user.id}
         assert all(key not in str(seen) for key in POOL_KEYS) and caller.secret not in str(seen)
     finally:
+        reader.close()
+
+
+def _first_byte_of(request_id: str):
+    return lambda m: m["requestId"] == request_id and m["event"]["type"] == "first_byte"
+
+
+def test_a_watcher_sees_the_first_byte_of_a_slow_stream_while_it_still_streams(caller, gateway):
+    reader = _Reader(f"{gateway.url}/api/traces/stream", jwt_headers(caller.user))
+    # Thirteen words, 2.5 s before each (within the upstream idle timeout): the stream would last 30 s.
+    words = [{"role": "user", "content": "one two three four five six seven eight"}]
+    stream = caller.client.chat.completions.create(model=LLAMA, messages=words, stream=True,
+                                                   extra_body={"sim": {"fault": "chunk_delay:2500"}})
+    try:
+        assert next(stream).choices[0].delta.role == "assistant"  # the first byte reached the client
+        request_id = stream.response.headers["x-request-id"]
+        seen = [m for m in reader.until(_first_byte_of(request_id), timeout=15) if m["requestId"] == request_id]
+        assert [m["event"]["type"] for m in seen] == ["accepted", "admitted", "attempt", "first_byte"]
+        stream.close()  # the client goes away: the stream never got to its end
+        ended = reader.until(lambda m: m["requestId"] == request_id and m["event"]["type"] in END_TYPES)
+        assert [m["event"]["type"] for m in ended if m["requestId"] == request_id] == ["disconnected"]
+        first_byte, end = seen[-1]["event"], ended[-1]["event"]
+        assert end["status"] == 200 and first_byte["atMs"] < end["atMs"]
+        assert first_byte["atMs"] - first_byte["ttftMs"] < 50  # recorded when it happened, not at the end
+    finally:
+        stream.close()
         reader.close()
 
 
