@@ -67,6 +67,11 @@ class Simulator:
         """``METHOD /path`` of every request that reached the simulator with a key (the gateway's)."""
         return [f"{r['method']} {r['path']}" for r in httpx.get(f"{self.root}/_sim/paths").json()["paths"]]
 
+    def forwarded(self) -> list[str]:
+        """``paths()`` without the gateway's own reads of its accounts' limits (``GET /api/v1/key``), which
+        the key pool makes in the background whenever it loads: what clients' requests caused."""
+        return [p for p in self.paths() if p != "GET /api/v1/key"]
+
     def state(self) -> dict:
         return httpx.get(f"{self.root}/_sim/state").json()
 

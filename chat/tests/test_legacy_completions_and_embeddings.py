@@ -72,7 +72,7 @@ def test_embeddings_float_and_base64(caller, sim):
     catalog_free_models(EMBED)
     floats = caller.client.embeddings.create(model=EMBED, input=["a", "b c"], encoding_format="float")
     assert [d.index for d in floats.data] == [0, 1] and len(floats.data[0].embedding) == 8
-    assert sim.paths()[-1] == "POST /api/v1/embeddings"
+    assert sim.forwarded()[-1] == "POST /api/v1/embeddings"
     raw = caller.client.embeddings.with_raw_response.create(model=EMBED, input="a", encoding_format="base64")
     relayed = raw.http_response.json()["data"][0]["embedding"]
     assert isinstance(relayed, str)  # relayed as the upstream sent it
@@ -90,7 +90,7 @@ def test_embeddings_float_and_base64(caller, sim):
 ])
 def test_bad_embeddings_requests_are_400_before_going_upstream(caller, gateway, sim, body, param):
     catalog_free_models(EMBED)
-    before = sim.paths()
+    before = sim.forwarded()
     answer = httpx.post(f"{gateway.url}/v1/embeddings", json=body, headers={"Authorization": f"Bearer {caller.secret}"})
     assert answer.status_code == 400 and answer.json()["error"]["param"] == param
-    assert sim.paths() == before
+    assert sim.forwarded() == before

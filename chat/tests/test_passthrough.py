@@ -39,58 +39,58 @@ def _auth(secret: str) -> dict[str, str]:
 
 @pytest.mark.parametrize("target", TRAVERSALS)
 def test_traversal_never_reaches_the_upstream_host(caller, gateway, sim, target):
-    before = sim.paths()
+    before = sim.forwarded()
     answer = raw_request(gateway.url, "GET", target, headers=_auth(caller.secret))
     assert answer.status in (400, 404) and set(answer.json()["error"]) == {"message", "type", "code", "param"}
     assert b"_sim" not in answer.body and b"requests" not in answer.body
-    assert sim.paths() == before
+    assert sim.forwarded() == before
 
 
 @pytest.mark.parametrize("target", ACCOUNT)
 def test_the_pool_accounts_own_endpoints_are_404_naming_no_upstream_path(caller, gateway, sim, target):
-    before = sim.paths()
+    before = sim.forwarded()
     answer = raw_request(gateway.url, "GET", target, headers=_auth(caller.secret))
     assert answer.status == 404
     assert answer.json()["error"] == {"message": "There is no such /v1 route.", "type": "not_found_error",
                                       "code": "not_found", "param": None}
-    assert sim.paths() == before
+    assert sim.forwarded() == before
 
 
 def test_the_account_endpoints_stay_closed_whatever_the_configuration_says(caller, gateway, sim, settings):
     settings.GATEWAY = dataclasses.replace(settings.GATEWAY, passthrough_paths=("key", "credits", "moderations"))
-    before = sim.paths()
+    before = sim.forwarded()
     for target in ("/v1/key", "/v1/credits"):
         assert raw_request(gateway.url, "GET", target, headers=_auth(caller.secret)).status == 404
-    assert sim.paths() == before
+    assert sim.forwarded() == before
 
 
 def test_an_unlisted_path_is_404_and_a_listed_one_is_forwarded(caller, gateway, sim, settings):
-    before = sim.paths()
+    before = sim.forwarded()
     assert raw_request(gateway.url, "GET", "/v1/somewhere/else", headers=_auth(caller.secret)).status == 404
-    assert sim.paths() == before
+    assert sim.forwarded() == before
     moderation = caller.client.moderations.create(model=MOD, input=["a", "b"])
     assert len(moderation.results) == 2 and moderation.results[0].flagged is False
-    assert sim.paths()[len(before):] == ["POST /api/v1/moderations"]
+    assert sim.forwarded()[len(before):] == ["POST /api/v1/moderations"]
 
 
 def test_passthrough_off_answers_404_for_every_forwarded_path(caller, gateway, sim, settings):
     settings.GATEWAY = dataclasses.replace(settings.GATEWAY, passthrough=False)
-    before = sim.paths()
+    before = sim.forwarded()
     with pytest.raises(openai.NotFoundError) as refused:
         caller.client.moderations.create(model=MOD, input=["a"])
     assert refused.value.body["code"] == "not_found"
-    assert sim.paths() == before
+    assert sim.forwarded() == before
     assert caller.client.chat.completions.create(model=QWEN, messages=[{"role": "user", "content": "hi"}]).choices
 
 
 def test_a_key_limited_to_one_model_cannot_forward_with_another(caller, gateway, sim):
     limited = openai_client(gateway.url, make_key(caller.user, models=[MOD]))
     assert limited.moderations.create(model=MOD, input="a").results
-    before = sim.paths()
+    before = sim.forwarded()
     with pytest.raises(openai.PermissionDeniedError) as refused:
         limited.moderations.create(model=OTHER_MOD, input="a")
     assert refused.value.body["code"] == "model_not_allowed" and refused.value.body["param"] == "model"
-    assert sim.paths() == before
+    assert sim.forwarded() == before
     rows = wait_until(lambda: list(RequestLog.objects.order_by("created_at")) if RequestLog.objects.count() == 2
                       else None)
     assert [(r.endpoint, r.status, r.model_requested, r.model_used) for r in rows] == [
@@ -104,11 +104,11 @@ def test_forwarded_requests_count_against_the_keys_rate_limit(caller, gateway, s
     for remaining in ("1", "0"):
         raw = caller.client.moderations.with_raw_response.create(model=MOD, input="a")
         assert raw.headers["x-ratelimit-remaining-requests"] == remaining
-    before = sim.paths()
+    before = sim.forwarded()
     with pytest.raises(openai.RateLimitError) as refused:
         caller.client.moderations.create(model=MOD, input="a")
     assert refused.value.body["code"] == "rate_limit_exceeded"
-    assert sim.paths() == before
+    assert sim.forwarded() == before
 
 
 def test_an_alias_in_a_forwarded_body_resolves_to_its_model(caller, gateway, sim):
@@ -121,13 +121,13 @@ def test_an_alias_in_a_forwarded_body_resolves_to_its_model(caller, gateway, sim
 
 
 def test_a_body_that_is_not_json_is_refused_before_going_upstream(caller, gateway, sim):
-    before = sim.paths()
+    before = sim.forwarded()
     answer = raw_request(gateway.url, "POST", "/v1/moderations", headers=_auth(caller.secret), body=b"{nope")
     assert answer.status == 400 and answer.json()["error"]["code"] == "invalid_json"
     answer = raw_request(gateway.url, "POST", "/v1/moderations", headers=_auth(caller.secret),
                          body=b'{"model": 7, "input": "a"}')
     assert answer.status == 400 and answer.json()["error"]["param"] == "model"
-    assert sim.paths() == before
+    assert sim.forwarded() == before
 
 
 def test_the_pool_never_pays_for_a_model_the_catalog_does_not_list_free(caller, gateway, sim):
@@ -135,14 +135,14 @@ def test_the_pool_never_pays_for_a_model_the_catalog_does_not_list_free(caller, 
 
     CatalogModel.objects.filter(model_id=OTHER_MOD).update(free=False, prompt_price="0.00000002")
     invalidation.announce(invalidation.CATALOG)
-    before = sim.paths()
+    before = sim.forwarded()
     with pytest.raises(openai.NotFoundError) as unlisted:
         caller.client.moderations.create(model=UNLISTED, input="a")
     assert unlisted.value.body["code"] == "model_not_found" and unlisted.value.body["param"] == "model"
     with pytest.raises(openai.APIStatusError) as paid:
         caller.client.moderations.create(model=OTHER_MOD, input="a")
     assert paid.value.status_code == 402 and paid.value.body["code"] == "paid_model_needs_own_key"
-    assert sim.paths() == before  # neither reached the upstream on the operator's key
+    assert sim.forwarded() == before  # neither reached the upstream on the operator's key
     rows = wait_until(lambda: list(RequestLog.objects.filter(endpoint="moderations").order_by("id")) or None)
     assert [(r.status, r.error_type, r.model_requested) for r in rows] == [
         (404, "model_not_found", UNLISTED), (402, "paid_model_needs_own_key", OTHER_MOD)]
@@ -153,7 +153,7 @@ def test_a_caller_with_their_own_upstream_key_may_run_any_model(caller, gateway,
     invalidation.announce(invalidation.PRINCIPALS, detail=str(caller.user.id))
     moderation = caller.client.moderations.create(model=UNLISTED, input="a")
     assert len(moderation.results) == 1
-    assert sim.paths()[-1:] == ["POST /api/v1/moderations"]
+    assert sim.forwarded()[-1:] == ["POST /api/v1/moderations"]
 
 
 def _trace(gateway, user, request_id: str) -> httpx.Response:

@@ -77,12 +77,12 @@ def test_near_spellings_go_through_the_keys_model_allowlist(caller, gateway, sim
 @pytest.mark.parametrize("spelling", AMBIGUOUS)
 def test_ambiguous_paths_get_a_400_in_the_openai_shape_and_reach_nothing(caller, gateway, sim, spelling):
     auth = {"Authorization": f"Bearer {caller.secret}", "Content-Type": "application/json"}
-    before = sim.paths()  # the catalog sync of the fixture
+    before = sim.forwarded()  # the catalog sync of the fixture
     answer = raw_request(gateway.url, "POST", spelling, headers=auth, body=CHAT_BODY % LLAMA.encode())
     assert answer.status == 400
     assert answer.json()["error"]["code"] == "invalid_path" and answer.json()["error"]["type"] == "invalid_request_error"
     assert answer.headers["x-request-id"].startswith("req_")
-    assert sim.paths() == before and sim.requests() == []
+    assert sim.forwarded() == before and sim.requests() == []
 
 
 def test_wrong_method_on_the_live_chat_route_is_405_with_allow(caller, gateway):
@@ -111,11 +111,11 @@ _UPSTREAM_ALLOWED = ("/api/v1/chat/completions", "/api/v1/embeddings", "/api/v1/
 @given(spelling=_SPELLING, method=st.sampled_from(["GET", "POST", "DELETE"]))
 def test_no_spelling_of_a_v1_path_gets_a_500_or_reaches_the_upstream_outside_the_allowlist(
         caller, gateway, sim, spelling, method):
-    before = len(sim.paths())
+    before = len(sim.forwarded())
     answer = raw_request(gateway.url, method, spelling, body=CHAT_BODY % QWEN.encode(),
                          headers={"Authorization": f"Bearer {caller.secret}", "Content-Type": "application/json"})
     assert answer.status < 500, (spelling, answer.status, answer.body[:300])
     assert b"Traceback" not in answer.body and b'File "' not in answer.body
-    for seen in sim.paths()[before:]:
+    for seen in sim.forwarded()[before:]:
         path = seen.split(" ", 1)[1]
         assert path.startswith(_UPSTREAM_ALLOWED) and ".." not in path, (spelling, seen)
