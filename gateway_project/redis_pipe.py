@@ -36,11 +36,9 @@ class PipeBroken(ConnectionError):
 
 def encode(command: tuple) -> bytes:
     """One command in RESP: an array of bulk strings (str, bytes and int arguments)."""
-    parts = [b"*%d\r\n" % len(command)]
-    for arg in command:
-        raw = arg if isinstance(arg, bytes) else str(arg).encode()
-        parts.append(b"$%d\r\n%s\r\n" % (len(raw), raw))
-    return b"".join(parts)
+    raw = [a.encode() if type(a) is str else b"%d" % a if type(a) is int else a if type(a) is bytes
+           else str(a).encode() for a in command]
+    return b"*%d\r\n" % len(raw) + b"".join([b"$%d\r\n%s\r\n" % (len(a), a) for a in raw])
 
 
 class _Protocol(asyncio.Protocol):
@@ -68,22 +66,41 @@ class RedisPipe:
 
     async def execute(self, *commands: tuple) -> list:
         """Send ``commands`` together; return their replies in order (an error reply is a ``ReplyError``)."""
-        if self._transport is None:
-            await self._connect()
+        return [await future for future in self._send(commands)]
+
+    def post(self, *commands: tuple) -> None:
+        """Send ``commands`` and wait for nothing: they still reach Redis before any command sent after them.
+
+        For writes nobody reads the answer of (a model-health sample): the request does not wait a
+        round trip for them. A reply, even an error, is dropped; so is a command the connection
+        breaks under.
+        """
+        self._send(commands)
+
+    def _send(self, commands: tuple, *, first: bool = False) -> list[asyncio.Future]:
+        """Queue ``commands`` (at the front with ``first``: a new connection's set-up) and their futures.
+
+        Without a connection they wait in the queue, in order, while one is made.
+        """
         loop = asyncio.get_running_loop()
         now = time.monotonic()
-        futures = []
-        for command in commands:
-            future = loop.create_future()
-            self._waiting.append((future, now))
-            self._out.append(encode(command))
-            futures.append(future)
-        if not self._flush_soon:
+        futures = [loop.create_future() for _ in commands]
+        encoded = [encode(command) for command in commands]
+        if first:
+            self._waiting.extendleft((f, now) for f in reversed(futures))
+            self._out[:0] = encoded
+        else:
+            self._waiting.extend((f, now) for f in futures)
+            self._out += encoded
+        if self._transport is None:
+            if self._connecting is None or self._connecting.done():
+                self._connecting = loop.create_task(self._open())
+        elif not self._flush_soon:
             self._flush_soon = True
             loop.call_soon(self._flush)
         if self._watchdog is None:
             self._watchdog = loop.call_later(TIMEOUT_S / 2, self._check_overdue)
-        return [await future for future in futures]
+        return futures
 
     def _flush(self) -> None:
         self._flush_soon = False
@@ -123,12 +140,8 @@ class RedisPipe:
                 future.set_exception(error)
                 future.exception()  # retrieved: a caller that stopped waiting must not leave a warning behind
 
-    async def _connect(self) -> None:
-        if self._connecting is None or self._connecting.done():
-            self._connecting = asyncio.get_running_loop().create_task(self._open())
-        await asyncio.shield(self._connecting)
-
     async def _open(self) -> None:
+        """Connect, send the set-up (AUTH, SELECT) ahead of whatever waits, and flush; or fail what waits."""
         loop = asyncio.get_running_loop()
         parts = urlsplit(self._url)
         try:
@@ -140,7 +153,8 @@ class RedisPipe:
                                                  parts.port or 6379, ssl=tls)
             transport, protocol = await asyncio.wait_for(connect, TIMEOUT_S)
         except (OSError, TimeoutError) as exc:
-            raise PipeBroken(f"cannot connect to Redis: {exc}") from exc
+            self._fail(PipeBroken(f"cannot connect to Redis: {exc}"))
+            return
         self._transport, self._protocol = transport, protocol
         self._reader = hiredis.Reader()
         setup = []
@@ -150,11 +164,16 @@ class RedisPipe:
         db = parts.path.strip("/") if parts.scheme != "unix" else ""
         if db and db != "0":
             setup.append(("SELECT", db))
-        if setup:
-            for reply in await self.execute(*setup):
-                if isinstance(reply, ReplyError):
-                    self._fail(PipeBroken("Redis refused the connection's set-up"))
-                    raise PipeBroken(f"Redis refused the connection's set-up: {reply}")
+        replies = self._send(tuple(setup), first=True)
+        self._flush()
+        for reply in replies:
+            try:
+                refused = isinstance(await reply, ReplyError)
+            except PipeBroken:
+                return
+            if refused:
+                self._fail(PipeBroken("Redis refused the connection's set-up (AUTH or SELECT)"))
+                return
 
     def close(self) -> None:
         self._fail(PipeBroken("closed"))

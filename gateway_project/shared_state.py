@@ -95,9 +95,6 @@ return n
 """
 
 
-_RING_SHA = hashlib.sha1(_RING_LUA.encode()).hexdigest()
-
-
 class StateUnavailable(RuntimeError):
     """The shared store cannot be reached."""
 
@@ -174,13 +171,20 @@ class MemoryState:
         self._hashes[key] = (data, now + ttl)
         return int(data[field])
 
-    async def ring_record(self, key: str, *, window: int, sample: str, fields: dict[str, str], ttl: int) -> None:
-        """Append ``sample`` to the ring of the last ``window`` samples in hash ``key`` and set ``fields``."""
-        n = await self.incr_hash(key, "n", 1, ttl) if sample else 0
-        extra = dict(fields)
+    def ring_record(self, key: str, *, window: int, sample: str, fields: dict[str, str], ttl: int) -> None:
+        """Append ``sample`` to the ring of the last ``window`` samples in hash ``key`` and set ``fields``.
+
+        Nobody waits for it (Redis: the command is posted, not awaited); never raises.
+        """
+        now = time.time()
+        current = self._hashes.get(key)
+        data = dict(current[0]) if current and current[1] > now else {}
         if sample:
-            extra[f"s{(n - 1) % window}"] = sample
-        await self.update_hash(key, extra, ttl)
+            n = int(data.get("n", "0")) + 1
+            data["n"] = str(n)
+            data[f"s{(n - 1) % window}"] = sample
+        data.update(fields)
+        self._hashes[key] = (data, now + ttl)
 
     async def ping(self) -> bool:
         return True
@@ -283,13 +287,13 @@ class RedisState:
         value, _ = _raise_errors(await self._run([("HINCRBY", key, field, amount), ("EXPIRE", key, ttl)]))
         return int(value)
 
-    async def ring_record(self, key: str, *, window: int, sample: str, fields: dict[str, str], ttl: int) -> None:
-        """See MemoryState.ring_record(); one script, so one round trip."""
-        args = (1, key, window, ttl, sample, *_pairs(fields))
-        (reply,) = await self._run([("EVALSHA", _RING_SHA, *args)])
-        if isinstance(reply, redis_pipe.ReplyError) and str(reply).startswith("NOSCRIPT"):
-            (reply,) = await self._run([("EVAL", _RING_LUA, *args)])
-        _raise_errors([reply])
+    def ring_record(self, key: str, *, window: int, sample: str, fields: dict[str, str], ttl: int) -> None:
+        """See MemoryState.ring_record(): one script, posted on the pipe, so the request waits no round trip.
+
+        EVAL, not EVALSHA: a posted command's reply is never read, so a NOSCRIPT could not be answered;
+        Redis caches the script by its digest on the first EVAL.
+        """
+        redis_pipe.pipe().post(("EVAL", _RING_LUA, 1, key, window, ttl, sample, *_pairs(fields)))
 
     async def ping(self) -> bool:
         try:

@@ -1,6 +1,6 @@
 """Model health: live figures per model from recent traffic, shared by every gateway process.
 
-The router calls ``arecord`` once per upstream attempt. Each model has one hash
+The router calls ``record`` once per upstream attempt. Each model has one hash
 in the shared store (Redis, or process memory when ``REDIS_URL`` is unset; the
 same ``store()`` the routing state uses): a ring of the last ``WINDOW``
 samples (``time|ok|latency ms|ttft ms|status``), the last rate limit and when
@@ -32,8 +32,8 @@ def _key(model_id: str) -> str:
     return f"gw:mh:{model_id}"
 
 
-async def arecord(*, attempt: dict, stream: bool, tools: bool, until: float | None = None) -> None:
-    """Note one attempt (``Attempt.as_log()`` of the router) in its model's health; never raises."""
+def record(*, attempt: dict, stream: bool, tools: bool, until: float | None = None) -> None:
+    """Note one attempt (``Attempt.as_log()`` of the router) in its model's health; never waits, never raises."""
     model_id, status, reason = attempt["model"], attempt["status"], attempt["reason"]
     now = time.time()
     ok = status == 200 and reason == "ok"
@@ -50,10 +50,7 @@ async def arecord(*, attempt: dict, stream: bool, tools: bool, until: float | No
     if not fields:
         return
     sample = fields.pop("sample", "")
-    try:
-        await store().ring_record(_key(model_id), window=WINDOW, sample=sample, fields=fields, ttl=TTL)
-    except StateUnavailable:
-        log.warning("model health store unreachable; attempt on %s not recorded", model_id)
+    store().ring_record(_key(model_id), window=WINDOW, sample=sample, fields=fields, ttl=TTL)
 
 
 @dataclass(frozen=True)

@@ -203,9 +203,11 @@ async def attempt(model: ModelInfo, cred: Credential, body: dict, stream: bool, 
         remaining = attempt_deadline - time.monotonic()
         if remaining <= 0:
             raise TimeoutError
-        response = await asyncio.wait_for(
-            upstream.session().post(url, data=payload, headers=headers), timeout=remaining
-        )
+        # One timer for the whole attempt (sending, the status line, and a whole body): a wait_for per step
+        # armed and cancelled a timer each time.
+        async with asyncio.timeout(remaining):
+            response = await upstream.session().post(url, data=payload, headers=headers)
+            raw = b"" if response.status == 200 and stream else await response.read()  # a stream is relayed
         if response.status == 200:
             events, rest = await _first_data_events(response, attempt_deadline) if stream else ([], b"")
             error = next((e for e in map(_event_error, events) if e), None)
@@ -220,7 +222,6 @@ async def attempt(model: ModelInfo, cred: Credential, body: dict, stream: bool, 
                                                code="upstream_error"), blame=Blame.MODEL)
             if not stream:
                 # OpenRouter answers 200 with {"error": {...}} once a provider was chosen: a failed attempt.
-                raw = await asyncio.wait_for(response.read(), timeout=max(attempt_deadline - time.monotonic(), 0.1))
                 error = _body_error(raw)
                 if error is not None:
                     response.release()
@@ -229,7 +230,6 @@ async def attempt(model: ModelInfo, cred: Credential, body: dict, stream: bool, 
             served = result(Verdict.SERVED, 200, "ok", opened=Opened(response, model, cred, adapter, events, rest))
             await pool.note_success(cred, model.model_id, response.headers, known)
             return served
-        raw = await asyncio.wait_for(response.read(), timeout=max(attempt_deadline - time.monotonic(), 0.1))
         return await _judge(response.status, raw, response.headers, adapter, model, cred, result)
     except TimeoutError:
         if response is not None:

@@ -15,6 +15,7 @@ enumerates it); ``match`` finds the route of a normalised path.
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass
 from urllib.parse import unquote_to_bytes
@@ -56,6 +57,7 @@ def _decode(segment: bytes) -> str:
     return text
 
 
+@functools.lru_cache(maxsize=1024)  # clients send a handful of paths; a refused one raises and is not kept
 def normalise(raw_path: bytes) -> tuple[str, ...]:
     """Return the decoded segments of ``raw_path``, or raise a 400 ``ProxyError`` naming why it is refused."""
     segments: list[str] = []
@@ -121,6 +123,12 @@ def match(method: str, segments: tuple[str, ...]) -> tuple[Route, dict[str, str]
     Raise 405 with ``Allow`` when a route of the gateway's own has the path but not the method
     (the pass-through never takes those), and 404 when no route has the path.
     """
+    route, params = _match(method, segments)
+    return route, dict(params)
+
+
+@functools.lru_cache(maxsize=1024)  # as normalise: a few paths repeat; the caller gets its own dict
+def _match(method: str, segments: tuple[str, ...]) -> tuple[Route, tuple[tuple[str, str], ...]]:
     allowed: set[str] = set()
     template = ""
     for route in V1_ROUTES:
@@ -130,7 +138,7 @@ def match(method: str, segments: tuple[str, ...]) -> tuple[Route, dict[str, str]
         if route.method == "*" and allowed:
             break
         if route.method in ("*", method):
-            return route, params
+            return route, tuple(params.items())
         allowed.add(route.method)
         template = template or route.template
     if not allowed:

@@ -168,8 +168,8 @@ async def open_upstream(
                     continue
                 result = await attempt(model, cred, body, stream, deadline, health[cred.account], call)
                 attempts.append(result.record)
-                await model_health.arecord(attempt=result.record.as_log(), stream=stream,
-                                           tools=bool(body.get("tools")), until=result.until)
+                model_health.record(attempt=result.record.as_log(), stream=stream,
+                                    tools=bool(body.get("tools")), until=result.until)
                 if result.verdict is Verdict.SERVED:
                     await _blame(walk.suspects)
                     return result.opened

@@ -116,3 +116,18 @@ def test_no_server_is_a_broken_pipe_not_a_hang():
 
 def test_encode_speaks_resp_for_str_bytes_and_int():
     assert redis_pipe.encode(("SET", b"k\r\n", 42)) == b"*3\r\n$3\r\nSET\r\n$3\r\nk\r\n\r\n$2\r\n42\r\n"
+
+
+def test_posted_commands_wait_for_nothing_yet_land_before_what_is_sent_after(private_redis):
+    async def scenario():
+        pipe = redis_pipe.RedisPipe(private_redis.url)
+        pipe.post(("SET", "early", "1"))  # not connected yet: it connects, then sends
+        await pipe.execute(("PING",))
+        pipe.post(("INCRBY", "early", 5), ("INCR", "not-a-number-yet"))
+        pipe.post(("SET", "text", "x"), ("INCR", "text"))  # an error reply nobody reads is dropped quietly
+        (value,) = await pipe.execute(("GET", "early"))
+        pipe.close()
+        return value
+
+    assert asyncio.run(scenario()) == b"6"
+    assert redis.Redis(port=private_redis.port).get("not-a-number-yet") == b"1"
