@@ -111,17 +111,17 @@ print(RequestLog.objects.filter(key_id=KEY_ID, status=200).count())
 """
 
 
-def prepare(env: dict[str, str], log) -> None:
-    """Create and migrate the database, and sync the catalog from the simulator."""
+def prepare(env: dict[str, str], log, root: Path = ROOT) -> None:
+    """Create and migrate the database, and sync the catalog from the simulator (``root``: the checkout)."""
     ensure_database(env["DATABASE_URL"])
-    manage = [PYTHON, str(ROOT / "manage.py")]
-    subprocess.run([*manage, "migrate", "--noinput", "-v", "0"], env=env, cwd=ROOT, check=True, stdout=log, stderr=log)
-    subprocess.run([*manage, "sync_models", "--enable-free"], env=env, cwd=ROOT, check=True, stdout=log, stderr=log)
+    manage = [PYTHON, str(root / "manage.py")]
+    subprocess.run([*manage, "migrate", "--noinput", "-v", "0"], env=env, cwd=root, check=True, stdout=log, stderr=log)
+    subprocess.run([*manage, "sync_models", "--enable-free"], env=env, cwd=root, check=True, stdout=log, stderr=log)
 
 
-def new_key(env: dict[str, str]) -> tuple[int, str]:
+def new_key(env: dict[str, str], root: Path = ROOT) -> tuple[int, str]:
     """A fresh gateway key of the bench's user (created on first use): (id, secret)."""
-    out = subprocess.run([PYTHON, str(ROOT / "manage.py"), "shell", "-c", SETUP_CODE], env=env, cwd=ROOT, check=True,
+    out = subprocess.run([PYTHON, str(root / "manage.py"), "shell", "-c", SETUP_CODE], env=env, cwd=root, check=True,
                          capture_output=True, text=True)
     key_id, secret = out.stdout.strip().splitlines()[-2:]
     return int(key_id), secret
@@ -197,10 +197,10 @@ def memory_kb(pid: int) -> dict[str, int]:
 
 
 class Gateway:
-    def __init__(self, server: str, workers: int, env: dict[str, str], log) -> None:
+    def __init__(self, server: str, workers: int, env: dict[str, str], log, root: Path = ROOT) -> None:
         self.port = free_port()
         self.workers = workers
-        self.proc = subprocess.Popen(gateway_command(server, self.port, workers), cwd=ROOT, env=env, stdout=log,
+        self.proc = subprocess.Popen(gateway_command(server, self.port, workers), cwd=root, env=env, stdout=log,
                                      stderr=subprocess.STDOUT)
         wait_http(self.port, "/health/live", self.proc)
         self.pids = self._worker_pids()

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import asyncio
 import collections
+import hashlib
 import ssl
 import time
 from urllib.parse import unquote, urlsplit
@@ -28,6 +29,18 @@ from django.conf import settings
 
 TIMEOUT_S = 2.0  # as the redis-py clients' socket timeout
 ReplyError = hiredis.ReplyError
+
+
+_scripts: dict[str, str] = {}  # SHA1 -> Lua source: loaded on every new connection, before anything else
+
+
+def script(source: str) -> str:
+    """Register a Lua script and return its SHA1 for EVALSHA. Every connection loads the registered scripts
+    as it opens, so EVALSHA finds them even on a restarted Redis, and a posted EVALSHA (whose reply, a
+    NOSCRIPT included, nobody reads) never needs the source."""
+    sha = hashlib.sha1(source.encode()).hexdigest()
+    _scripts[sha] = source
+    return sha
 
 
 class PipeBroken(ConnectionError):
@@ -141,7 +154,8 @@ class RedisPipe:
                 future.exception()  # retrieved: a caller that stopped waiting must not leave a warning behind
 
     async def _open(self) -> None:
-        """Connect, send the set-up (AUTH, SELECT) ahead of whatever waits, and flush; or fail what waits."""
+        """Connect, send the set-up (AUTH, SELECT, the scripts) ahead of whatever waits, and flush; or fail what
+        waits."""
         loop = asyncio.get_running_loop()
         parts = urlsplit(self._url)
         try:
@@ -164,6 +178,7 @@ class RedisPipe:
         db = parts.path.strip("/") if parts.scheme != "unix" else ""
         if db and db != "0":
             setup.append(("SELECT", db))
+        setup += [("SCRIPT", "LOAD", source) for source in _scripts.values()]
         replies = self._send(tuple(setup), first=True)
         self._flush()
         for reply in replies:
@@ -172,7 +187,7 @@ class RedisPipe:
             except PipeBroken:
                 return
             if refused:
-                self._fail(PipeBroken("Redis refused the connection's set-up (AUTH or SELECT)"))
+                self._fail(PipeBroken("Redis refused the connection's set-up (AUTH, SELECT or SCRIPT LOAD)"))
                 return
 
     def close(self) -> None:

@@ -8,7 +8,6 @@ process memory (the embedded default). See docs/decisions/0002-shared-state.md.
 from __future__ import annotations
 
 import asyncio
-import hashlib
 import logging
 import time
 from dataclasses import dataclass
@@ -78,7 +77,7 @@ return {0, values, ttls}
 """
 
 
-_CHECK_SHA = hashlib.sha1(_CHECK_LUA.encode()).hexdigest()  # what SCRIPT LOAD would answer: no round trip for it
+_CHECK_SHA = redis_pipe.script(_CHECK_LUA)
 
 
 _RING_LUA = """
@@ -93,6 +92,7 @@ end
 redis.call('EXPIRE', KEYS[1], tonumber(ARGV[2]))
 return n
 """
+_RING_SHA = redis_pipe.script(_RING_LUA)
 
 
 class StateUnavailable(RuntimeError):
@@ -290,10 +290,9 @@ class RedisState:
     def ring_record(self, key: str, *, window: int, sample: str, fields: dict[str, str], ttl: int) -> None:
         """See MemoryState.ring_record(): one script, posted on the pipe, so the request waits no round trip.
 
-        EVAL, not EVALSHA: a posted command's reply is never read, so a NOSCRIPT could not be answered;
-        Redis caches the script by its digest on the first EVAL.
+        The pipe loads the script on every connection it opens, so the EVALSHA needs no answer.
         """
-        redis_pipe.pipe().post(("EVAL", _RING_LUA, 1, key, window, ttl, sample, *_pairs(fields)))
+        redis_pipe.pipe().post(("EVALSHA", _RING_SHA, 1, key, window, ttl, sample, *_pairs(fields)))
 
     async def ping(self) -> bool:
         try:
