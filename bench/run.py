@@ -117,6 +117,23 @@ def slow_streams(gw: Gateway, gw_port: int, key: str, *, streams: int, chunk_del
     }
 
 
+def raise_file_limit(streams: int) -> None:
+    """Each held stream is two sockets in the gateway (client, upstream) and one in the simulator and in the
+    generator: raise this process's open-file limit, which every process it starts inherits, to what that
+    needs (up to the hard limit), and say so."""
+    import resource
+
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    wanted = 2 * streams + 1024
+    if soft >= wanted:
+        return
+    new = wanted if hard == resource.RLIM_INFINITY else min(wanted, hard)
+    resource.setrlimit(resource.RLIMIT_NOFILE, (new, hard))
+    print(f"bench: open-file limit raised from {soft} to {new} for {streams} streams", flush=True)
+    if new < wanted:
+        print(f"bench: the hard limit ({hard}) is below the {wanted} files {streams} streams need", flush=True)
+
+
 def log_problems(path: Path, since: int) -> list[str]:
     lines = path.read_text(errors="replace").splitlines()[since:]
     return [line for line in lines if any(w in line for w in ("WARNING", "ERROR", "Traceback", "CRITICAL"))]
@@ -263,6 +280,7 @@ def main(argv: list[str] | None = None) -> int:
     sim_port = free_port()
     env = production_env(sim_port)
     env["GATEWAY_METRICS"] = "1" if args.metrics == "on" else "0"
+    raise_file_limit(args.streams)
     started = time.monotonic()
     print(f"bench: simulator on 127.0.0.1:{sim_port}; gateway logs in {log_path.relative_to(ROOT)}", flush=True)
     with log_path.open("a") as log:

@@ -225,6 +225,7 @@ class Config:
     openrouter_app_name: str = OPENROUTER_APP_NAME
     responses_ttl_s: int = DEFAULT_RESPONSES_TTL_S
     metrics: bool = True
+    traces: bool = True  # GATEWAY_TRACES: record each request's events (log rows, the Live page, OpenTelemetry)
     metrics_token: str = ""
     metrics_dir: str = ""
     log_format: str = "plain"
@@ -334,6 +335,7 @@ def load(env: Mapping[str, str] | None = None) -> Config:
         openrouter_app_name=(env.get("OPENROUTER_APP_NAME") or OPENROUTER_APP_NAME).strip(),
         responses_ttl_s=_int(env, "GATEWAY_RESPONSES_TTL", DEFAULT_RESPONSES_TTL_S, minimum=1),
         metrics=_bool(env.get("GATEWAY_METRICS"), default=True),
+        traces=_bool(env.get("GATEWAY_TRACES"), default=True),
         metrics_token=env.get("METRICS_TOKEN") or "",
         metrics_dir=env.get("PROMETHEUS_MULTIPROC_DIR") or _default_metrics_dir(env),
         log_format=_log_format(env, debug),

@@ -24,6 +24,8 @@ from collections.abc import Sequence
 from decimal import Decimal
 from typing import TYPE_CHECKING
 
+from django.conf import settings
+
 from chat.proxy import trace_live, trace_otel
 from chat.proxy.events import finish_reasons as finish_reasons_of
 
@@ -47,7 +49,7 @@ class Trace:
     """The events of one request. ``meta`` says whose request it is (for watchers' filters)."""
 
     __slots__ = ("request_id", "started", "wall_started", "user_id", "key_id", "key_prefix", "source", "model",
-                 "system", "events", "finished")
+                 "system", "events", "finished", "recording")
 
     def __init__(self, request_id: str, principal: Principal, source: str, started: float) -> None:
         self.request_id = request_id
@@ -61,6 +63,7 @@ class Trace:
         self.system = ""  # the provider kind of the model that answered (or was asked), for gen_ai.system
         self.events: list[dict] = []
         self.finished = False
+        self.recording = settings.GATEWAY.traces  # GATEWAY_TRACES=0: no events, so no trace, live view or span
 
     def at(self) -> float:
         """Milliseconds since the request arrived, to a tenth."""
@@ -68,8 +71,9 @@ class Trace:
 
     def add(self, event: dict) -> None:
         """Record one event (a dict with ``type`` and ``atMs``) and publish it to live watchers."""
-        self.events.append(event)
-        trace_live.publish(self, event)
+        if self.recording:
+            self.events.append(event)
+            trace_live.publish(self, event)
 
     def accepted(self, *, model: str, stream: bool) -> None:
         self.model = model
@@ -101,7 +105,7 @@ class Trace:
         """Record the end once: what the client got, the tokens, the cost and the finish reasons (a stream's, or
         else the whole answer's). Then the spans, when configured. Never raises: the settlement that calls it must
         still queue the log row."""
-        if self.finished:
+        if self.finished or not self.recording:
             return
         self.finished = True
         try:

@@ -237,3 +237,15 @@ def test_the_outgoing_queue_is_bounded_and_drops_rather_than_waits(monkeypatch):
 def test_an_unknown_format_is_refused_before_the_stream_opens(caller, gateway):
     answer = httpx.get(f"{gateway.url}/api/traces/stream?format=xml", headers=jwt_headers(caller.user), timeout=30)
     assert answer.status_code == 400 and answer.json()["extra"]["param"] == "format"
+
+
+def test_with_traces_off_the_request_is_served_and_logged_without_events(caller, gateway_process_factory):
+    """GATEWAY_TRACES=0 (the benchmark's reference, or an operator who needs no traces): the answer, the log row
+    and its attempts are as ever; the row holds no events."""
+    proc = gateway_process_factory(GATEWAY_TRACES="0")
+    raw = openai_client(proc.url, caller.secret).chat.completions.with_raw_response.create(
+        model=LLAMA, messages=USER, extra_body=FALLBACK)
+    assert raw.parse().choices and raw.headers["x-gateway-model"] == QWEN
+    row = _row(raw.headers["x-request-id"])
+    assert row.status == 200 and row.model_used == QWEN and len(row.attempts) == 3
+    assert row.trace == []
