@@ -18,6 +18,7 @@ import time
 
 from django.conf import settings
 
+from chat.proxy import metrics as recording
 from gateway_project import metrics as families
 
 log = logging.getLogger(__name__)
@@ -99,6 +100,7 @@ def sample_log_writer() -> None:
 async def sample_forever(stop: asyncio.Event) -> None:
     while not stop.is_set():
         sample_log_writer()
+        recording.flush()
         try:
             await asyncio.wait_for(stop.wait(), timeout=1.0)
         except TimeoutError:
@@ -118,6 +120,7 @@ async def serve_metrics(scope, receive, send) -> None:
         await _text(send, *refused, extra)
         return
     sample_log_writer()
+    recording.flush()  # this process's own requests, up to this one
     extra = await _pool_families()
     body = await asyncio.to_thread(families.render, extra)
     await send({"type": "http.response.start", "status": 200, "headers": [(b"content-type", CONTENT_TYPE)]})

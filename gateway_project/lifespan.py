@@ -47,8 +47,10 @@ class Lifespan:
         for task in self._tasks:
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
+        from chat.proxy import metrics as recording
         from gateway_project import metrics
 
+        recording.flush()  # what was counted since the last second is kept
         metrics.mark_dead()
 
     async def __call__(self, scope, receive, send) -> None:

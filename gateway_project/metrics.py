@@ -3,8 +3,9 @@
 Every gateway process writes its samples into memory-mapped files in one directory
 (``PROMETHEUS_MULTIPROC_DIR``, by default one per deployment under the system's temporary
 directory: ``gateway_project.config``), and a scrape of any process sums every process's
-files, so several workers add up. Recording is a write to this process's mapped file: no
-Redis or database round trip (docs/decisions/0016-metrics-and-logs.md).
+files, so several workers add up. Recording adds up in memory and is written to this
+process's mapped file once a second (chat.proxy.metrics.flush): no Redis or database round
+trip (docs/decisions/0016-metrics-and-logs.md).
 
 Cleaning at start (``_clean``): a process removes the files left by an earlier process with
 its own pid and the live gauges of processes that no longer run; the counters of a dead

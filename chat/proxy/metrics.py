@@ -9,7 +9,9 @@ fixed words.
 
 from __future__ import annotations
 
+import bisect
 import logging
+import math
 import time
 from decimal import Decimal
 
@@ -43,6 +45,9 @@ _OUTCOMES = {Verdict.SERVED: "ok", Verdict.RATE_LIMITED: "rate_limited", Verdict
 
 
 _children: dict[tuple, object] = {}
+_counts: dict[object, float] = {}  # counter (or gauge) child -> what to add at the next flush
+_observed: dict[object, list[float]] = {}  # histogram child -> the values observed since the last flush
+_live = {"in_flight": 0, "open_streams": 0}  # this process's gauges, set (not added) at each flush
 
 
 def _child(family, *labels: str):
@@ -52,6 +57,47 @@ def _child(family, *labels: str):
     if child is None:
         child = _children[key] = family.labels(*labels)
     return child
+
+
+def _add(child, amount: float = 1.0) -> None:
+    _counts[child] = _counts.get(child, 0.0) + amount
+
+
+def _observe_later(child, value: float) -> None:
+    found = _observed.get(child)
+    if found is None:
+        _observed[child] = [value]
+    else:
+        found.append(value)
+
+
+def flush() -> None:
+    """Write what was recorded since the last flush into this process's metric files."""
+    global _counts, _observed
+    if not ENABLED:
+        return
+    counts, observed, _counts, _observed = _counts, _observed, {}, {}
+    for child, amount in counts.items():
+        child.inc(amount)
+    for child, values in observed.items():
+        observe_many(child, values)
+    families.IN_FLIGHT.set(_live["in_flight"])
+    families.OPEN_STREAMS.set(_live["open_streams"])
+
+
+def observe_many(child, values: list[float]) -> None:
+    """``child.observe(v)`` for each value, with one write per bucket and one for the sum.
+
+    prometheus-client (pinned) keeps a histogram child's sum in ``_sum`` and one value per bucket,
+    not cumulative, in ``_buckets`` beside ``_upper_bounds``: what ``observe`` itself updates.
+    """
+    per_bucket = [0] * len(child._upper_bounds)
+    for value in values:
+        per_bucket[bisect.bisect_left(child._upper_bounds, value)] += 1
+    child._sum.inc(math.fsum(values))
+    for bucket, count in zip(child._buckets, per_bucket, strict=True):
+        if count:
+            bucket.inc(count)
 
 
 def route_of(endpoint: str) -> str:
@@ -97,48 +143,44 @@ def observe(exchange, cost: Decimal) -> None:
 def _observe(exchange, cost: Decimal) -> None:
     route = route_of(exchange.endpoint)
     model = exchange.model_used or (exchange.model_ids[0] if exchange.model_ids else "")
-    _child(families.REQUESTS, route, model, str(exchange.status)).inc()
-    _child(families.DURATION, route, model).observe(time.monotonic() - exchange.started)
+    _add(_child(families.REQUESTS, route, model, str(exchange.status)))
+    _observe_later(_child(families.DURATION, route, model), time.monotonic() - exchange.started)
     if exchange.ttft_ms is not None:
-        _child(families.TTFT, route, model).observe(exchange.ttft_ms / 1000)
+        _observe_later(_child(families.TTFT, route, model), exchange.ttft_ms / 1000)
     for attempt in exchange.attempts:
         if attempt.sent:
-            _child(families.ATTEMPTS, attempt.model, _account(attempt.account), outcome_of(attempt)).inc()
+            _add(_child(families.ATTEMPTS, attempt.model, _account(attempt.account), outcome_of(attempt)))
     tokens = exchange.tokens
     if tokens.prompt:
-        _child(families.TOKENS, model, "prompt").inc(tokens.prompt)
+        _add(_child(families.TOKENS, model, "prompt"), tokens.prompt)
     if tokens.completion:
-        _child(families.TOKENS, model, "completion").inc(tokens.completion)
+        _add(_child(families.TOKENS, model, "completion"), tokens.completion)
     if cost:
-        _child(families.COST, model).inc(float(cost))
+        _add(_child(families.COST, model), float(cost))
     if exchange.outcome.value == "refused" and exchange.error is not None:
-        _child(families.REJECTIONS, reason_of(exchange.error)).inc()
+        _add(_child(families.REJECTIONS, reason_of(exchange.error)))
 
 
 def answered(route: str, status: int, *, model: str = "", error: ProxyError | None = None) -> None:
     """Record a /v1 answer that is not an exchange's: the model list, the pass-through, a refused key or path."""
     if not ENABLED:
         return
-    _child(families.REQUESTS, route, model, str(status)).inc()
+    _add(_child(families.REQUESTS, route, model, str(status)))
     if error is not None and status < 500:
-        _child(families.REJECTIONS, reason_of(error)).inc()
+        _add(_child(families.REJECTIONS, reason_of(error)))
 
 
 def request_started() -> None:
-    if ENABLED:
-        families.IN_FLIGHT.inc()
+    _live["in_flight"] += 1
 
 
 def request_ended() -> None:
-    if ENABLED:
-        families.IN_FLIGHT.dec()
+    _live["in_flight"] -= 1
 
 
 def stream_opened() -> None:
-    if ENABLED:
-        families.OPEN_STREAMS.inc()
+    _live["open_streams"] += 1
 
 
 def stream_closed() -> None:
-    if ENABLED:
-        families.OPEN_STREAMS.dec()
+    _live["open_streams"] -= 1

@@ -128,3 +128,22 @@ def test_without_a_token_metrics_answer_loopback_only(gateway, gateway_process_f
     assert "gateway_" not in outside.text
     assert scrape(proc.url)  # the proxy's own loopback address is still served
     assert httpx.post(f"{proc.url}/metrics", timeout=30).status_code == 405
+
+
+def test_a_batch_of_observations_lands_in_the_buckets_one_by_one_observations_would():
+    """Requests' durations are written once a second in a batch (chat.proxy.metrics.observe_many): the
+    histogram must read exactly as if each had been observed on its own, bounds included."""
+    from prometheus_client import Histogram
+
+    from chat.proxy.metrics import observe_many
+
+    bounds = (0.1, 1, 10)
+    tag = secrets.token_hex(4)
+    one_by_one = Histogram(f"test_single_{tag}", "test", ["route"], buckets=bounds, registry=None).labels("x")
+    batched = Histogram(f"test_batched_{tag}", "test", ["route"], buckets=bounds, registry=None).labels("x")
+    values = [0.0, 0.05, 0.1, 0.1000001, 0.7, 1, 9.99, 10, 11, 500, 0.1]
+    for v in values:
+        one_by_one.observe(v)
+    observe_many(batched, values)
+    assert [b.get() for b in batched._buckets] == [b.get() for b in one_by_one._buckets] == [4, 3, 2, 2]
+    assert batched._sum.get() == one_by_one._sum.get()
