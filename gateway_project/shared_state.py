@@ -268,10 +268,7 @@ class RedisState:
             pending[0] += amount
 
     async def add(self, items: list[tuple[str, int, int]]) -> None:
-        commands: list[tuple] = []
-        for key, amount, ttl in items:
-            commands += [("INCRBY", key, amount), ("EXPIRE", key, ttl, "NX")]
-        _raise_errors(await self._run(commands))
+        _raise_errors(await self._run(_incr_commands(items)))
 
     async def get_hashes(self, keys: list[str]) -> list[dict[str, str]]:
         if not keys:
@@ -318,11 +315,16 @@ def _raise_errors(replies: list) -> list:
     return replies
 
 
-def _charge_commands(charges: dict[str, list[int]]) -> list[tuple]:
+def _incr_commands(items) -> list[tuple]:
+    """INCRBY and a first-write EXPIRE for each ``(key, amount, ttl)``."""
     commands: list[tuple] = []
-    for key, (amount, ttl) in charges.items():
+    for key, amount, ttl in items:
         commands += [("INCRBY", key, amount), ("EXPIRE", key, ttl, "NX")]
     return commands
+
+
+def _charge_commands(charges: dict[str, list[int]]) -> list[tuple]:
+    return _incr_commands((key, amount, ttl) for key, (amount, ttl) in charges.items())
 
 
 _store: list = []

@@ -38,9 +38,11 @@ class ProxyApp:
         await capacity.refresh_at_startup()
 
     async def shutdown(self) -> None:
+        from gateway_project import redis_pipe
         from gateway_project.shared_state import store
 
-        await store().flush_charges()
+        await store().flush_charges()  # its reply comes after every command posted before it
+        redis_pipe.close_pipe()
         await upstream.close()
 
     async def __call__(self, scope, receive, send) -> None:
