@@ -36,44 +36,58 @@ class Counter:
 
 @dataclass(frozen=True)
 class CheckResult:
-    """The outcome of one check; ``values`` and ``ttls`` hold one entry per counter, whatever the outcome."""
+    """The outcome of one check; ``values`` and ``ttls`` hold one entry per counter, whatever the outcome.
+
+    ``then`` is the outcome of the check's second group (``check(counters, then=...)``): checked, and
+    counted, only when the first group passed; None when there was none or the first group failed.
+    """
 
     ok: bool
     failed: int  # index of the first counter over its limit, -1 when ok
     values: tuple[int, ...]  # each counter's value after the check
     ttls: tuple[int, ...]  # seconds until each counter's window resets
+    then: CheckResult | None = None
 
 
+# KEYS: every counter, the first group's then the second's; ARGV[1]: how many counters the first group has;
+# then (limit, ttl, cost) per counter. Each group is all or nothing; the second is looked at only when the
+# first passed. Returns {failed, values, ttls} per group looked at (failed: 1-based, 0 when it passed).
 _CHECK_LUA = """
-local n = #KEYS
-local values = {}
-local ttls = {}
-local failed = 0
-for i = 1, n do
-  local limit = tonumber(ARGV[(i - 1) * 3 + 1])
-  local ttl = tonumber(ARGV[(i - 1) * 3 + 2])
-  local cost = tonumber(ARGV[(i - 1) * 3 + 3])
-  local current = tonumber(redis.call('GET', KEYS[i]) or '0')
-  local left = redis.call('TTL', KEYS[i])
-  if left < 0 then left = ttl end
-  values[i] = current
-  ttls[i] = left
-  local over
-  if cost == 0 then over = current >= limit else over = current + cost > limit end
-  if over and failed == 0 then failed = i end
-end
-if failed > 0 then
+local function check(first, last)
+  local values, ttls, failed = {}, {}, 0
+  for i = first, last do
+    local limit = tonumber(ARGV[(i - 1) * 3 + 2])
+    local ttl = tonumber(ARGV[(i - 1) * 3 + 3])
+    local cost = tonumber(ARGV[(i - 1) * 3 + 4])
+    local current = tonumber(redis.call('GET', KEYS[i]) or '0')
+    local left = redis.call('TTL', KEYS[i])
+    if left < 0 then left = ttl end
+    values[#values + 1] = current
+    ttls[#ttls + 1] = left
+    local over
+    if cost == 0 then over = current >= limit else over = current + cost > limit end
+    if over and failed == 0 then failed = i - first + 1 end
+  end
+  if failed == 0 then
+    for i = first, last do
+      local ttl = tonumber(ARGV[(i - 1) * 3 + 3])
+      local cost = tonumber(ARGV[(i - 1) * 3 + 4])
+      if cost > 0 then
+        local value = redis.call('INCRBY', KEYS[i], cost)
+        values[i - first + 1] = value
+        if value == cost then redis.call('EXPIRE', KEYS[i], ttl) end
+      end
+    end
+  end
   return {failed, values, ttls}
 end
-for i = 1, n do
-  local ttl = tonumber(ARGV[(i - 1) * 3 + 2])
-  local cost = tonumber(ARGV[(i - 1) * 3 + 3])
-  if cost > 0 then
-    values[i] = redis.call('INCRBY', KEYS[i], cost)
-    if values[i] == cost then redis.call('EXPIRE', KEYS[i], ttl) end
-  end
+local split = tonumber(ARGV[1])
+local first = check(1, split)
+if first[1] > 0 or split == #KEYS then
+  return first
 end
-return {0, values, ttls}
+local second = check(split + 1, #KEYS)
+return {first[1], first[2], first[3], second[1], second[2], second[3]}
 """
 
 
@@ -114,7 +128,14 @@ class MemoryState:
             return 0, 0.0
         return value
 
-    async def check(self, counters: list[Counter]) -> CheckResult:
+    async def check(self, counters: list[Counter], then: list[Counter] = ()) -> CheckResult:
+        """See RedisState.check()."""
+        result = self._check(counters)
+        if result.ok and then:
+            return CheckResult(True, -1, result.values, result.ttls, self._check(then))
+        return result
+
+    def _check(self, counters: list[Counter]) -> CheckResult:
         now = time.monotonic()
         values, ttls = [], []
         failed = -1
@@ -206,12 +227,14 @@ class RedisState:
         self._charges: dict[str, list[int]] = {}
         self._flush_timer: asyncio.TimerHandle | None = None
 
-    async def check(self, counters: list[Counter]) -> CheckResult:
-        """One script on the hot-path pipe (gateway_project.redis_pipe), this process's pending token
-        charges written just before it on the same connection."""
-        command: list = ["EVALSHA", _CHECK_SHA, len(counters)]
-        command += [c.key for c in counters]
-        for c in counters:
+    async def check(self, counters: list[Counter], then: list[Counter] = ()) -> CheckResult:
+        """Count every counter of ``counters`` if each has room, else none; then, only when they had room, the
+        same for ``then`` (its outcome in ``CheckResult.then``). One script on the hot-path pipe
+        (gateway_project.redis_pipe), atomic across processes, this process's pending token charges written
+        just before it on the same connection."""
+        every = [*counters, *then]
+        command: list = ["EVALSHA", _CHECK_SHA, len(every), *[c.key for c in every], len(counters)]
+        for c in every:
             command += [c.limit, c.ttl, c.cost]
         charges = self._take_charges()
         try:
@@ -225,8 +248,9 @@ class RedisState:
             raise StateUnavailable(str(exc)) from exc
         if isinstance(reply, redis_pipe.ReplyError):
             raise StateUnavailable(str(reply))
-        failed, values, ttls = reply
-        return CheckResult(failed == 0, failed - 1, tuple(values), tuple(ttls))
+        failed, values, ttls, *second = reply
+        after = CheckResult(second[0] == 0, second[0] - 1, tuple(second[1]), tuple(second[2])) if second else None
+        return CheckResult(failed == 0, failed - 1, tuple(values), tuple(ttls), after)
 
     async def charge(self, items: list[tuple[str, int, int]]) -> None:
         """Add ``amount`` to each counter soon: with this process's next check, or within CHARGE_FLUSH_S.

@@ -34,7 +34,6 @@ class ProxyApp:
     in_flight = 0
 
     async def startup(self) -> None:
-        upstream.session()
         await capacity.refresh_at_startup()
 
     async def shutdown(self) -> None:

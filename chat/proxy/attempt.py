@@ -15,7 +15,6 @@ import enum
 import time
 from dataclasses import dataclass, field
 
-import aiohttp
 import orjson
 from django.conf import settings
 
@@ -74,7 +73,7 @@ def sent_count(attempts: list[Attempt]) -> int:
 class Opened:
     """An upstream answer worth relaying: a 200 whose first event (for streams) is not an error."""
 
-    response: aiohttp.ClientResponse
+    response: upstream.Response
     model: ModelInfo
     cred: Credential
     adapter: adapters.Adapter
@@ -121,15 +120,12 @@ def _upstream_body(body: dict, model: ModelInfo, stream: bool) -> dict:
     return payload
 
 
-async def _first_data_events(response: aiohttp.ClientResponse, deadline: float) -> tuple[list[bytes], bytes]:
+async def _first_data_events(response: upstream.Response) -> tuple[list[bytes], bytes]:
     """Read until the first complete ``data:`` event; return the events read and what is left over."""
     buffer = b""
     events: list[bytes] = []
     while True:
-        remaining = deadline - time.monotonic()
-        if remaining <= 0:
-            raise TimeoutError
-        chunk = await asyncio.wait_for(response.content.readany(), timeout=remaining)
+        chunk = await response.read_chunk()
         if not chunk:
             return events, buffer
         buffer += chunk.replace(b"\r\n", b"\n")
@@ -198,18 +194,22 @@ async def attempt(model: ModelInfo, cred: Credential, body: dict, stream: bool, 
                          verdict=verdict, waited_s=waited)
         return Result(verdict, record, **outcome)
 
-    response: aiohttp.ClientResponse | None = None
+    response: upstream.Response | None = None
+    events: list[bytes] = []
+    rest = b""
     try:
         remaining = attempt_deadline - time.monotonic()
         if remaining <= 0:
             raise TimeoutError
-        # One timer for the whole attempt (sending, the status line, and a whole body): a wait_for per step
-        # armed and cancelled a timer each time.
+        # One timer for the whole attempt: sending, the status line, and a whole body or a stream's first event.
         async with asyncio.timeout(remaining):
-            response = await upstream.session().post(url, data=payload, headers=headers)
-            raw = b"" if response.status == 200 and stream else await response.read()  # a stream is relayed
+            response = await upstream.request("POST", url, headers=headers, body=payload)
+            if response.status == 200 and stream:
+                raw = b""  # a stream is relayed; its first event is read here, to fall back on an error event
+                events, rest = await _first_data_events(response)
+            else:
+                raw = await response.read()
         if response.status == 200:
-            events, rest = await _first_data_events(response, attempt_deadline) if stream else ([], b"")
             error = next((e for e in map(_event_error, events) if e), None)
             if error is not None:
                 response.release()
@@ -236,7 +236,7 @@ async def attempt(model: ModelInfo, cred: Credential, body: dict, stream: bool, 
             response.close()
         return result(Verdict.FAILED, None, "timeout", blame=Blame.MODEL,
                       error=ProxyError(504, "The upstream did not answer in time.", code="upstream_timeout"))
-    except aiohttp.ClientError as exc:
+    except OSError as exc:  # refused, reset, a failed name lookup or TLS handshake, an answer that is not HTTP
         if response is not None:
             response.close()
         return result(Verdict.FAILED, None, f"connect_error: {type(exc).__name__}", blame=Blame.KEY,

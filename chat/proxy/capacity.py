@@ -23,11 +23,12 @@ import asyncio
 import logging
 import time
 
+import orjson
 from django.conf import settings
 
-from chat.proxy import pool
+from chat.proxy import pool, upstream
 from chat.proxy.pool import Credential
-from gateway_project.shared_state import Counter, StateUnavailable, store
+from gateway_project.shared_state import CheckResult, Counter, StateUnavailable, store
 from models_catalog.selectors import ModelInfo
 
 log = logging.getLogger(__name__)
@@ -70,32 +71,52 @@ def _window_key(account: str, window: str) -> str:
     return f"gw:cap:{account}:{window}"
 
 
+def counters(model: ModelInfo, cred: Credential, health: pool.Health) -> list[Counter]:
+    """The windows one request on ``cred`` for ``model`` takes a slot of; none when no known limit applies."""
+    if not applies(model, cred):
+        return []
+    rpm, rpd = known_limits(cred, health)
+    windows: list[Counter] = []
+    if rpm:
+        windows.append(Counter(_window_key(cred.account, "m"), rpm, MINUTE_S + WINDOW_GUARD_S, 1))
+    if rpd:
+        windows.append(Counter(_window_key(cred.account, "d"), rpd, DAY_S + WINDOW_GUARD_S, 1))
+    return windows
+
+
+def verdict(windows: list[Counter], result: CheckResult | None) -> pool.Block | None:
+    """The ``Block`` (until when) when the check of ``windows`` found one spent; None when a slot was taken (or the
+    store could not say: ``result`` None)."""
+    if result is None or result.ok:
+        return None
+    # A TTL is whole seconds rounded down: one more second makes the reopening never early.
+    until = time.time() + max(result.ttls[result.failed], 0) + 1
+    daily = windows[result.failed].ttl > MINUTE_S + WINDOW_GUARD_S
+    return pool.Block(pool.DAILY_QUOTA if daily else "account_rate_limited", until)
+
+
 async def reserve(model: ModelInfo, cred: Credential, health: pool.Health) -> pool.Block | None:
     """Take one request of the account's known capacity; return the ``Block`` (until when) when it is spent.
 
     Nothing is sent upstream without a slot, so a known limit never refuses a request upstream.
     """
-    if not applies(model, cred):
-        return None
-    rpm, rpd = known_limits(cred, health)
-    counters: list[Counter] = []
-    if rpm:
-        counters.append(Counter(_window_key(cred.account, "m"), rpm, MINUTE_S + WINDOW_GUARD_S, 1))
-    if rpd:
-        counters.append(Counter(_window_key(cred.account, "d"), rpd, DAY_S + WINDOW_GUARD_S, 1))
-    if not counters:
+    windows = counters(model, cred, health)
+    if not windows:
         return None
     try:
-        result = await store().check(counters)
+        result = await store().check(windows)
     except StateUnavailable:
         log.warning("routing state unreachable; sending without reserving account %s's capacity", cred.account)
         return None
-    if result.ok:
-        return None
-    # A TTL is whole seconds rounded down: one more second makes the reopening never early.
-    until = time.time() + max(result.ttls[result.failed], 0) + 1
-    daily = counters[result.failed].ttl > MINUTE_S + WINDOW_GUARD_S
-    return pool.Block(pool.DAILY_QUOTA if daily else "account_rate_limited", until)
+    return verdict(windows, result)
+
+
+async def release(windows: list[Counter]) -> None:
+    """Give back the slot a request took and never used (it was refused or answered before it was sent)."""
+    try:
+        await store().add([(c.key, -c.cost, c.ttl) for c in windows])
+    except StateUnavailable:
+        log.warning("routing state unreachable; an unused capacity slot is kept until its window ends")
 
 
 # ---------------------------------------------------------------- GET /key, in the background
@@ -136,21 +157,22 @@ async def refresh_at_startup() -> None:
 
 async def refresh_key_info(cred: Credential) -> None:
     """Write what ``GET /key`` says of the key's account (its tier and, when stated, its per-minute limit)."""
-    import aiohttp
-
-    from chat.proxy import upstream
-
     url = settings.GATEWAY.openrouter_base_url + "/key"
+    response = None
     try:
-        async with upstream.session().get(url, headers={"Authorization": f"Bearer {cred.secret}"},
-                                          timeout=aiohttp.ClientTimeout(total=KEY_INFO_TIMEOUT_S)) as response:
-            if response.status != 200:
-                log.info("GET /key answered %s for key %s", response.status, cred.masked)
-                return
-            data = (await response.json(content_type=None)).get("data") or {}
-    except (aiohttp.ClientError, TimeoutError, ValueError, AttributeError) as exc:
+        async with asyncio.timeout(KEY_INFO_TIMEOUT_S):
+            response = await upstream.request("GET", url, headers={"Authorization": f"Bearer {cred.secret}"})
+            raw = await response.read()
+        if response.status != 200:
+            log.info("GET /key answered %s for key %s", response.status, cred.masked)
+            return
+        data = orjson.loads(raw).get("data") or {}
+    except (OSError, ValueError, AttributeError) as exc:  # unreachable or late (TimeoutError), not JSON, not an object
         log.info("GET /key failed for key %s: %s", cred.masked, type(exc).__name__)
         return
+    finally:
+        if response is not None:
+            response.close()
     if not isinstance(data, dict):
         return
     fields = {"tier": "free" if data.get("is_free_tier", True) else "paid"}

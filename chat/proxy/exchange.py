@@ -22,12 +22,11 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Protocol
 
-import aiohttp
 import orjson
 from django.conf import settings
 
 from accounts.principals import Principal
-from chat.proxy import accounting, limits, log_row, metrics, router, strategies, upstream_call
+from chat.proxy import accounting, capacity, limits, log_row, metrics, router, strategies, upstream_call
 from chat.proxy import cache as response_cache
 from chat.proxy.attempt import sent_count
 from chat.proxy.errors import ProxyError
@@ -67,6 +66,8 @@ class Exchange:
     model_ids: tuple[str, ...] = ()
     snapshot: Snapshot | None = None
     admission: limits.Admission | None = None
+    plan: router.Plan | None = None
+    first_slot: router.Reserved | None = None  # the first account's capacity slot, taken with the admission
     reservation: accounting.Reservation | None = None
     attempts: list[router.Attempt] = field(default_factory=list)
     model_used: str = ""
@@ -164,8 +165,8 @@ async def serve(*, principal: Principal, source: str, load_body: Callable[[], Aw
             await _deliver_cached(exchange, delivery)
             return exchange
         opened = await router.open_upstream(
-            principal=principal, snapshot=exchange.snapshot, model_ids=exchange.model_ids, body=exchange.body,
-            stream=exchange.stream, attempts=exchange.attempts, deadline=exchange.deadline, call=exchange.call,
+            plan=exchange.plan, model_ids=exchange.model_ids, body=exchange.body, stream=exchange.stream,
+            attempts=exchange.attempts, deadline=exchange.deadline, call=exchange.call, reserved=exchange.first_slot,
         )
         exchange.model_used = opened.model.model_id
         if exchange.stream:
@@ -249,8 +250,16 @@ async def _admit(exchange: Exchange, body: dict, cache_policy: response_cache.Ca
     exchange.model_ids = await strategies.order(tuple(model_ids), strategy=strategies.requested(route.strategy, body),
                                                 snapshot=snapshot, principal=principal)
     exchange.snapshot = snapshot
+    exchange.plan = await router.plan(principal=principal, snapshot=snapshot, model_ids=exchange.model_ids)
+    # The first account's capacity rides along with the admission (one round trip), unless the answer may come
+    # from the cache, which takes no capacity.
+    first = exchange.plan.first() if exchange.cache is None or exchange.cache.bypass else None
+    windows = capacity.counters(first[0], first[1], exchange.plan.health[first[1].account]) if first else []
     primary = exchange.model_ids[0]
-    exchange.admission = await limits.admit(principal, primary, snapshot.daily_limit(primary))
+    exchange.admission = await limits.admit(principal, primary, snapshot.daily_limit(primary), then=windows)
+    if windows:
+        exchange.first_slot = router.Reserved(first[0].model_id, first[1].key_id, windows,
+                                            capacity.verdict(windows, exchange.admission.then))
     if await response_cache.fetch(exchange.cache):
         exchange.trace.admitted(exchange.admission, None)
         return  # a hit counts as a request, and costs nothing: no reservation
@@ -265,8 +274,9 @@ async def _deliver_whole(exchange: Exchange, opened: router.Opened, delivery: De
     """Read the upstream's whole answer in OpenAI's shape, account for it and deliver it; 504 when it is late."""
     reading = time.monotonic()
     try:
-        raw = await asyncio.wait_for(opened.response.read(), timeout=max(exchange.deadline - time.monotonic(), 1))
-    except (TimeoutError, OSError, aiohttp.ClientError) as exc:
+        async with asyncio.timeout(max(exchange.deadline - time.monotonic(), 1)):
+            raw = await opened.response.read()
+    except OSError as exc:  # TimeoutError included
         raise ProxyError(504, "The upstream did not finish its answer in time.", code="upstream_timeout") from exc
     finally:
         opened.response.release()
@@ -372,6 +382,9 @@ async def _settle(exchange: Exchange) -> None:
             await limits.charge_tokens(exchange.admission, exchange.tokens.total)
     except Exception:
         log.exception("charging the tokens of request %s failed", exchange.request_id)
+    slot = exchange.first_slot
+    if slot is not None and not slot.used and slot.block is None and exchange.admission.then is not None:
+        await capacity.release(slot.windows)  # taken at admission and never sent: another request may use it
     metrics.observe(exchange, cost)
     exchange.trace.finish(outcome=exchange.outcome.value, status=exchange.status, error=exchange.error,
                           model_used=exchange.model_used, tokens=exchange.tokens, cost=cost,

@@ -17,7 +17,7 @@ from django.conf import settings
 from accounts.principals import Principal
 from chat.proxy import clock
 from chat.proxy.errors import ProxyError
-from gateway_project.shared_state import Counter, StateUnavailable, store
+from gateway_project.shared_state import CheckResult, Counter, StateUnavailable, store
 
 log = logging.getLogger(__name__)
 DAY = 86400
@@ -28,6 +28,7 @@ class Admission:
     headers: dict[str, str] = field(default_factory=dict)
     token_keys: list[tuple[str, int]] = field(default_factory=list)  # (counter key, ttl) to charge tokens to
     degraded: bool = False
+    then: CheckResult | None = None  # the outcome of the counters checked along (admit(..., then=...)) once admitted
 
 
 def _reset_duration(seconds: int) -> str:
@@ -93,11 +94,16 @@ def _described(labels: list[str], failed: int) -> tuple[int, int]:
     return (0, failed) if labels[failed] == "daily_tokens" else (failed, 1)
 
 
-async def admit(principal: Principal, model_id: str, daily: tuple[int | None, int | None]) -> Admission:
-    """Count one request against every limit, or raise 429 naming the limit that is spent."""
+async def admit(principal: Principal, model_id: str, daily: tuple[int | None, int | None],
+                then: list[Counter] = ()) -> Admission:
+    """Count one request against every limit, or raise 429 naming the limit that is spent.
+
+    ``then`` (the first upstream account's capacity windows, chat.proxy.capacity) is checked in the same
+    atomic step once the request is admitted, so both cost one round trip; its outcome is ``Admission.then``.
+    """
     counters, labels = _counters(principal, model_id, daily)
     try:
-        result = await store().check(counters)
+        result = await store().check(counters, then)
     except StateUnavailable:
         if settings.GATEWAY.redis_failure_mode == "closed":
             log.error("rate-limit store unreachable; refusing requests (REDIS_FAILURE_MODE=closed)")
@@ -139,7 +145,7 @@ async def admit(principal: Principal, model_id: str, daily: tuple[int | None, in
             headers=headers,
         )
     token_keys = [(c.key, c.ttl) for c, label in zip(counters, labels, strict=True) if label in ("tpm", "daily_tokens")]
-    return Admission(headers=headers, token_keys=token_keys)
+    return Admission(headers=headers, token_keys=token_keys, then=result.then)
 
 
 async def charge_tokens(admission: Admission, tokens: int) -> None:

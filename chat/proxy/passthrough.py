@@ -18,10 +18,8 @@ import time
 from decimal import Decimal
 from urllib.parse import quote
 
-import aiohttp
 import orjson
 from django.conf import settings
-from yarl import URL
 
 from accounts.principals import Principal
 from chat.proxy import limits, log_row, metrics, pool, upstream
@@ -179,36 +177,39 @@ async def _forward(scope, receive, send, principal: Principal, tail: tuple[str, 
         raise ProxyError(503, "No upstream key is available for this request.", code="no_upstream_key")
     path = "/".join(quote(segment, safe=_PCHAR) for segment in tail)
     query = scope.get("query_string", b"").decode("latin-1")
-    url = URL(f"{cfg.openrouter_base_url}/{path}" + (f"?{query}" if query else ""), encoded=True)
+    url = f"{cfg.openrouter_base_url}/{path}" + (f"?{query}" if query else "")
     headers = {k.decode("latin-1"): v.decode("latin-1") for k, v in scope["headers"] if k not in _HOP_BY_HOP}
     headers["Authorization"] = f"Bearer {cred.secret}"
     passage.status = 502
     sent = time.monotonic()
+    response = None
     try:
-        async with upstream.session().request(
-            scope["method"], url, data=body or None, headers=headers,
-            timeout=aiohttp.ClientTimeout(total=cfg.upstream_timeout_s),
-        ) as response:
+        async with asyncio.timeout(cfg.upstream_timeout_s):  # the whole exchange, as long as it streams
+            response = await upstream.request(scope["method"], url, headers=headers, body=body or None)
             passage.status = response.status
             passage.attempted(cred, response.status, sent, "ok" if response.status < 400 else "upstream_error")
-            out = {k: v for k, v in response.headers.items() if k.lower().encode() not in _HOP_BY_HOP}
+            out = {k.decode("latin-1"): v.decode("latin-1") for k, v in response.headers.raw
+                   if k.lower() not in _HOP_BY_HOP}
             out["x-request-id"] = passage.trace.request_id
             out[OVERHEAD_HEADER] = overhead_ms(passage.started, time.monotonic() - sent)
             if admission is not None:
                 out.update(admission.headers)
             await send({"type": "http.response.start", "status": response.status, "headers": encode_headers(out)})
             passage.responded = True
-            async for chunk in response.content.iter_any():
+            async for chunk in response.iter_chunks():
                 await send({"type": "http.response.body", "body": chunk, "more_body": True})
                 if passage.ttft_ms is None:
                     passage.first_byte()
             await send({"type": "http.response.body", "body": b"", "more_body": False})
             passage.outcome = "served" if response.status < 400 else "failed"
-    except (TimeoutError, aiohttp.ClientError) as exc:
+    except OSError as exc:  # a timeout, a refused or broken connection
         if not passage.attempts:  # no answer came (a break mid-answer already has its attempt)
             passage.attempted(cred, None, sent,
                               "timeout" if isinstance(exc, TimeoutError) else f"connect_error: {type(exc).__name__}")
         raise ProxyError(502, "Could not reach the upstream.", code="upstream_unreachable") from exc
+    finally:
+        if response is not None:
+            response.close()
 
 
 def _record(principal: Principal, request_id: str, passage: _Passage) -> None:

@@ -14,7 +14,6 @@ import asyncio
 import time
 from collections.abc import Awaitable, Callable
 
-import aiohttp
 import orjson
 from django.conf import settings
 
@@ -106,25 +105,29 @@ async def relay_stream(opened: Opened, state: StreamState, emit: Callable[[bytes
                     state.on_first_byte(state.first_byte_at)
 
     buffer = opened.buffered
+    loop = asyncio.get_running_loop()
     metrics.stream_opened()
     try:
         await forward(opened.first_events)
-        while True:
-            if b"\n\n" in buffer:
-                *events, buffer = buffer.split(b"\n\n")
-                await forward([e + b"\n\n" for e in events if e])
-            if state.done or state.failed:
-                break
-            chunk = await asyncio.wait_for(opened.response.content.readany(), timeout=idle)
-            if not chunk:
-                break
-            buffer += chunk.replace(b"\r\n", b"\n")
+        async with asyncio.timeout(None) as quiet:  # armed only while waiting on the upstream: the idle limit
+            while True:
+                if b"\n\n" in buffer:
+                    *events, buffer = buffer.split(b"\n\n")
+                    await forward([e + b"\n\n" for e in events if e])
+                if state.done or state.failed:
+                    break
+                quiet.reschedule(loop.time() + idle)
+                chunk = await opened.response.read_chunk()
+                quiet.reschedule(None)
+                if not chunk:
+                    break
+                buffer += chunk.replace(b"\r\n", b"\n")
         if state.failed:
             state.error = ProxyError(502, "The upstream failed mid-stream.", code="upstream_stream_error")
             await emit(DONE)
         elif not state.done:
             raise ConnectionError("upstream closed the stream early")
-    except (TimeoutError, ConnectionError, OSError, aiohttp.ClientError) as exc:
+    except OSError as exc:  # TimeoutError and ConnectionError included
         message = "The upstream stopped responding mid-stream." if isinstance(exc, TimeoutError) else \
             "The upstream connection broke mid-stream."
         state.error = ProxyError(502, message, code="upstream_stream_error")

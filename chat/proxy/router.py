@@ -35,7 +35,7 @@ from models_catalog.selectors import ModelInfo, Snapshot
 log = logging.getLogger(__name__)
 MAX_INLINE_WAIT_S = 15.0  # longest wait for a window to reopen inside one request
 
-__all__ = ["Attempt", "Opened", "credentials_for", "open_upstream"]
+__all__ = ["Attempt", "Opened", "Plan", "Reserved", "credentials_for", "open_upstream", "plan"]
 
 
 async def credentials_for(model: ModelInfo, principal: Principal) -> list[Credential]:
@@ -114,44 +114,94 @@ class _Walk:
         return ProxyError(503, "No upstream could serve this request.", code="upstream_unavailable")
 
 
+@dataclass
+class Plan:
+    """What a request's walk starts from: the enabled models of its route, each one's keys, and what the shared
+    state said of their accounts (read once, at admission, and used for the walk's first round)."""
+
+    models: list[ModelInfo]
+    creds_by_model: dict[str, list[Credential]]
+    health: dict[str, pool.Health]
+
+    @property
+    def accounts(self) -> list[str]:
+        return [c.account for creds in self.creds_by_model.values() for c in creds]
+
+    def first(self) -> tuple[ModelInfo, Credential] | None:
+        """The (model, key) the walk sends to first, as the health read says; None when it would not send at once."""
+        now = time.time()
+        for model in self.models:
+            for cred in _ordered(self.creds_by_model[model.model_id], self.health, now):
+                block = self.health[cred.account].blocked(cred, model.model_id, now)
+                if block is None:
+                    return model, cred
+                if byok.blocked(cred, block):
+                    return None
+        return None
+
+
+@dataclass
+class Reserved:
+    """The capacity slot admission took for the walk's first (model, key) (``Plan.first``): ``block`` says the
+    account's window was spent instead. The walk ``used`` it, or the request's settlement gives it back."""
+
+    model_id: str
+    key_id: str
+    windows: list
+    block: pool.Block | None
+    used: bool = False
+
+
+async def plan(*, principal: Principal, snapshot: Snapshot, model_ids: tuple[str, ...]) -> Plan:
+    """The walk's starting point for ``model_ids`` (in the order the route's strategy chose)."""
+    models = [snapshot.models[m] for m in model_ids if m in snapshot.models and snapshot.models[m].enabled]
+    creds_by_model = {m.model_id: await credentials_for(m, principal) for m in models}
+    accounts = [c.account for creds in creds_by_model.values() for c in creds]
+    return Plan(models, creds_by_model, await pool.read_health(accounts) if accounts else {})
+
+
+def _ordered(creds: list[Credential], health: dict[str, pool.Health], now: float) -> list[Credential]:
+    """Most capacity first; the user's own key keeps its place in front."""
+    return sorted(creds, key=lambda c: (c.source != "byok", -health[c.account].capacity(now)))
+
+
 async def open_upstream(
     *,
-    principal: Principal,
-    snapshot: Snapshot,
+    plan: Plan,
     model_ids: tuple[str, ...],
     body: dict,
     stream: bool,
     attempts: list[Attempt],
     deadline: float,
     call: UpstreamCall = CHAT,
+    reserved: Reserved | None = None,
 ) -> Opened:
     """Return the first good upstream answer, or raise the ProxyError the client should see.
 
     Every attempt, sent or skipped, is appended to ``attempts``.
     """
     cfg = settings.GATEWAY
-    models = [snapshot.models[m] for m in model_ids if m in snapshot.models and snapshot.models[m].enabled]
+    models = plan.models
     if not models:
         raise ProxyError(404, f"Model {model_ids[0]!r} is not available on this gateway.", code="model_not_found",
                          param="model")
-    creds_by_model = {m.model_id: await credentials_for(m, principal) for m in models}
+    creds_by_model = plan.creds_by_model
     if not any(creds_by_model.values()):
         raise ProxyError(503, "No upstream key is configured: add your own key in Settings, or ask an admin to "
                          "add one to the pool.", code="no_upstream_key")
-    accounts = [c.account for creds in creds_by_model.values() for c in creds]
+    accounts = plan.accounts
     walk = _Walk(attempts)
     round_no = 0
+    health = plan.health
     while True:
-        health = await pool.read_health(accounts)
+        if round_no:
+            health = await pool.read_health(accounts)
         now = time.time()
         walk.earliest, walk.only_daily = None, True
         for model in models:
             if model.model_id in walk.gone:
                 continue
-            # Most capacity first; the user's own key keeps its place in front.
-            ordered = sorted(creds_by_model[model.model_id],
-                             key=lambda c: (c.source != "byok", -health[c.account].capacity(now)))
-            for cred in ordered:
+            for cred in _ordered(creds_by_model[model.model_id], health, now):
                 block = health[cred.account].blocked(cred, model.model_id, now)
                 if block is not None and (own_key_error := byok.blocked(cred, block)):
                     raise own_key_error
@@ -162,7 +212,12 @@ async def open_upstream(
                     continue
                 if sent_count(attempts) >= cfg.max_attempts:
                     break
-                block = await capacity.reserve(model, cred, health[cred.account])  # the account's known limit
+                if reserved is not None and not reserved.used and (reserved.model_id, reserved.key_id) == (
+                        model.model_id, cred.key_id):
+                    reserved.used = True  # admission already checked this account's known limit
+                    block = reserved.block
+                else:
+                    block = await capacity.reserve(model, cred, health[cred.account])  # the account's known limit
                 if block is not None:
                     walk.skip(model, cred, block, first_round=round_no == 0)
                     continue

@@ -207,3 +207,22 @@ def test_the_cost_the_upstream_reports_is_charged_and_logged_with_its_generation
     row = wait_until(lambda: RequestLog.objects.filter(user=caller.user, model_used=PAID).first(), timeout=10)
     assert (row.cost, row.generation_id) == (reported, answer.id)
     assert f'data-testid="generation-id">{answer.id}<' in admin_http.get(f"/console/logs/{row.id}/").text
+
+
+def test_a_request_refused_after_its_admission_gives_back_the_capacity_slot_it_took(caller, sim, settings):
+    from chat.tests.test_credits import PAID
+    from gateway_project import invalidation
+    from models_catalog.models import CatalogModel
+
+    settings.GATEWAY = dataclasses.replace(settings.GATEWAY, openrouter_free_rpm=1, openrouter_api_keys=[POOL_KEYS[0]])
+    pool.invalidate_local()
+    CatalogModel.objects.filter(model_id=PAID).update(enabled=True)
+    invalidation.announce(invalidation.CATALOG)
+    for _ in range(3):  # the free model first, a paid fallback the caller has no credit for: 402 once admitted
+        with pytest.raises(openai.APIStatusError) as raised:
+            caller.client.chat.completions.create(model=LLAMA, messages=USER, max_tokens=100,
+                                                  extra_body={"models": [PAID]})
+        assert raised.value.status_code == 402
+    assert _call(caller.client)[0] == 200  # the account's one request of the minute is still there
+    assert _call(caller.client)[0] == 429
+    assert len(sim.requests()) == 1
