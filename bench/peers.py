@@ -119,6 +119,14 @@ def start_litellm(sim_port: int, log, workers: int) -> Contestant:
     python = peer_python("litellm")
     scratch = tempfile.TemporaryDirectory(prefix="bench-litellm-")
     config = Path(scratch.name) / "config.yaml"
+    # disable_hf_tokenizer_download: without it every stream stalled ~23 s and none completed in this harness.
+    # On a stream LiteLLM prices the prompt before the first byte (completion_cost -> token_counter), and for a
+    # "llama-3" model name it fetches the tokenizer Xenova/llama-3-tokenizer from huggingface.co, synchronously on
+    # the event loop, with 5 retries (1+2+4+8+8 s); offline that fails, it falls back to tiktoken, and the failure
+    # is not cached, so every stream pays it again and blocks the worker's other requests meanwhile. Whole answers
+    # carry usage and never count. LiteLLM's documented setting for this (config_settings, litellm_settings
+    # reference: "if true, it defaults to using the openai tokenizer for all models") is what an offline user sets;
+    # the counts are the same tiktoken ones the fallback gave.
     config.write_text(
         "model_list:\n"
         f"  - model_name: \"{stack.MODEL}\"\n"
@@ -126,7 +134,7 @@ def start_litellm(sim_port: int, log, workers: int) -> Contestant:
         f"      model: \"openai/{stack.MODEL}\"\n"
         f"      api_base: \"http://127.0.0.1:{sim_port}/api/v1\"\n"
         f"      api_key: \"{stack.POOL_KEY}\"\n"
-        "litellm_settings:\n  telemetry: false\n"
+        "litellm_settings:\n  telemetry: false\n  disable_hf_tokenizer_download: true\n"
     )
     port = stack.free_port()
     env = {**os.environ, "LITELLM_MASTER_KEY": MASTER_KEY, "LITELLM_TELEMETRY": "False",
