@@ -40,6 +40,7 @@ PEERS = {
     "litellm": ["litellm[proxy]==1.108.7"],
 }
 MASTER_KEY = "sk-bench-litellm-master"
+CONTESTANTS = ("gateway", "openai-forward", "litellm")  # the names --only takes
 
 
 def peer_python(name: str) -> Path:
@@ -172,9 +173,10 @@ def measure(contestant: Contestant, sim_port: int, args) -> dict:
                 "cpu_ms_per_request": round(cpu * 1000 / g["answered"], 3) if g["answered"] else None,
             }
             figures["points"].append(point)
+            first_error = f" (first: {g['error_samples'][0]})" if g["error_samples"] else ""
             print(f"  {contestant.name:22} {'stream' if stream else 'whole ':6} c={concurrency:<3} "
                   f"{point['rps']} req/s, +p50 {point['added_p50_ms']} ms, "
-                  f"CPU {point['cpu_ms_per_request']} ms/req, errors {point['errors']}", flush=True)
+                  f"CPU {point['cpu_ms_per_request']} ms/req, errors {point['errors']}{first_error}", flush=True)
     figures["peak_rss_mb"] = contestant.peak_rss_mb()
     return figures
 
@@ -183,16 +185,23 @@ def _point(figures: dict, stream: bool, concurrency: int) -> dict:
     return next(p for p in figures["points"] if p["stream"] == stream and p["concurrency"] == concurrency)
 
 
+def _rate(point: dict) -> str:
+    """A point's req/s, with its error count beside it when it had any (its figures then cover fewer answers)."""
+    n = point["errors"]
+    return f"{point['rps']} ({n} error{'' if n == 1 else 's'})" if n else f"{point['rps']}"
+
+
 def table(results: list[dict]) -> str:
+    """One row per contestant; a point's errors stand beside its req/s, and the last column adds them all up."""
     head = ("| contestant | req/s c=1 | req/s c=64 | added p50 c=1 | added p99 c=1 | streams/s c=1 | "
-            "streams/s c=64 | added TTFT c=1 | CPU ms/req c=64 | peak RSS MB |")
-    rows = [head, "|" + "---|" * 10]
+            "streams/s c=64 | added TTFT c=1 | CPU ms/req c=64 | peak RSS MB | errors |")
+    rows = [head, "|" + "---|" * 11]
     for r in results:
         w1, w64 = _point(r, False, 1), _point(r, False, 64)
         s1, s64 = _point(r, True, 1), _point(r, True, 64)
-        rows.append(f"| {r['name']} | {w1['rps']} | {w64['rps']} | {w1['added_p50_ms']} | {w1['added_p99_ms']} | "
-                    f"{s1['rps']} | {s64['rps']} | {s1['added_ttft_ms']} | {w64['cpu_ms_per_request']} | "
-                    f"{r['peak_rss_mb']} |")
+        rows.append(f"| {r['name']} | {_rate(w1)} | {_rate(w64)} | {w1['added_p50_ms']} | {w1['added_p99_ms']} | "
+                    f"{_rate(s1)} | {_rate(s64)} | {s1['added_ttft_ms']} | {w64['cpu_ms_per_request']} | "
+                    f"{r['peak_rss_mb']} | {sum(p['errors'] for p in r['points'])} |")
     return "\n".join(rows)
 
 
@@ -216,24 +225,35 @@ def ratios(results: list[dict]) -> dict:
     return out
 
 
+def error_report(results: list[dict], not_started: list[str]) -> tuple[int, str]:
+    """The run's error count (every point's errors, plus one per contestant that did not start) and its line."""
+    per_contestant = [(r["name"], sum(p["errors"] for p in r["points"])) for r in results]
+    total = sum(n for _, n in per_contestant) + len(not_started)
+    parts = [f"{name}: {n}" for name, n in per_contestant if n] + [f"{name}: did not start" for name in not_started]
+    return total, f"errors: {total}" + (f" ({', '.join(parts)})" if parts else "")
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--quick", action="store_true", help="shorter points (a smoke run)")
     parser.add_argument("--json", metavar="PATH", help="write every figure to PATH as JSON")
-    parser.add_argument("--only", default="gateway,openai-forward,litellm",
-                        help="comma-separated contestants: gateway, openai-forward, litellm")
+    parser.add_argument("--only", default=",".join(CONTESTANTS),
+                        help=f"comma-separated contestants: {', '.join(CONTESTANTS)}")
     args = parser.parse_args(argv)
     args.warmup, args.duration = (0.3, 0.7) if args.quick else (1.0, 3.0)
     args.concurrency = [1, 64]
     wanted = set(args.only.split(","))
+    if wanted - set(CONTESTANTS):  # a misspelt name would run nothing and report "errors: 0"
+        parser.error(f"unknown contestant(s) {', '.join(sorted(wanted - set(CONTESTANTS)))}; "
+                     f"choose from {', '.join(CONTESTANTS)}")
     starters = []
     if "gateway" in wanted:
-        starters.append(lambda env, sim, log: start_gateway(env, log, 1))
+        starters.append(("this gateway, 1w", lambda env, sim, log: start_gateway(env, log, 1)))
     if "openai-forward" in wanted:
-        starters.append(lambda env, sim, log: start_openai_forward(sim, log, 1))
+        starters.append(("openai-forward, 1w", lambda env, sim, log: start_openai_forward(sim, log, 1)))
     if "litellm" in wanted:
-        starters += [lambda env, sim, log: start_litellm(sim, log, 1),
-                     lambda env, sim, log: start_litellm(sim, log, 2)]
+        starters += [("LiteLLM, 1w", lambda env, sim, log: start_litellm(sim, log, 1)),
+                     ("LiteLLM, 2w", lambda env, sim, log: start_litellm(sim, log, 2))]
 
     log_path = ROOT / "bench" / "results" / "peers-last-run.log"
     log_path.parent.mkdir(exist_ok=True)
@@ -241,17 +261,17 @@ def main(argv: list[str] | None = None) -> int:
     sim_port = stack.free_port()
     env = stack.production_env(sim_port)
     results: list[dict] = []
-    failed_to_start = 0
+    not_started: list[str] = []
     with log_path.open("a") as log:
         sim = stack.start_simulator(sim_port, env, log)
         try:
             stack.prepare(env, log)
-            for start in starters:
+            for name, start in starters:
                 try:
                     contestant = start(env, sim_port, log)
                 except RuntimeError as exc:  # a peer that does not start is reported, not fatal
-                    print(f"  a contestant did not start: {exc}", flush=True)
-                    failed_to_start += 1
+                    print(f"  {name} did not start: {exc}", flush=True)
+                    not_started.append(name)
                     continue
                 try:
                     results.append(measure(contestant, sim_port, args))
@@ -260,16 +280,16 @@ def main(argv: list[str] | None = None) -> int:
         finally:
             sim.terminate()
             sim.wait(timeout=10)
-    errors = sum(p["errors"] for r in results for p in r["points"]) + failed_to_start
+    errors, errors_line = error_report(results, not_started)
     summary = {"date": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), "machine": run.machine(),
                "peers": PEERS, "settings": {"duration_s": args.duration, "warmup_s": args.warmup},
-               "results": results, "ratios": ratios(results), "errors": errors}
+               "results": results, "ratios": ratios(results), "errors": errors, "not_started": not_started}
     print()
     print(table(results))
     print()
     for peer, entry in summary["ratios"].items():
         print(f"this gateway (1w) / {peer}: " + ", ".join(f"{k} {v}" for k, v in entry.items()))
-    print(f"errors: {errors}")
+    print(errors_line)
     if args.json:
         Path(args.json).write_text(json.dumps(summary, indent=2))
     return 0 if errors == 0 else 1
