@@ -20,8 +20,10 @@ one run; traffic goes only to 127.0.0.1.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
+import signal
 import subprocess
 import sys
 import tempfile
@@ -58,6 +60,15 @@ def peer_python(name: str) -> Path:
     return python
 
 
+def _started_at(pid: int) -> str | None:
+    """The process's start time in clock ticks, ``None`` once it has exited: with the pid, who it is."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return None
+    return None if fields[0] == "Z" else fields[19]
+
+
 @dataclass
 class Contestant:
     """One server under test: how it is started and how a client calls it."""
@@ -83,14 +94,25 @@ class Contestant:
     def peak_rss_mb(self) -> float:
         return round(max((stack.memory_kb(p).get("VmHWM", 0) for p in self.processes()), default=0) / 1024, 1)
 
-    def stop(self) -> None:
+    def stop(self, grace: float = 10.0) -> None:
+        """Stop the server; a child of it still running ``grace`` s after the server exited is killed."""
         if self.proc is not None:
+            children = {pid: _started_at(pid) for pid in self.processes()[1:]}
             self.proc.terminate()
             try:
                 self.proc.wait(timeout=30)
             except subprocess.TimeoutExpired:
                 self.proc.kill()
                 self.proc.wait()
+            # Workers whose supervisor was killed above are orphaned and keep serving what they hold; LiteLLM's
+            # did for minutes after a run, spending CPU in the next contestant's points and writing to the log.
+            # A pid is only killed while its start time still matches, never a newcomer that reused it.
+            deadline = time.monotonic() + grace
+            while (left := [p for p, t in children.items() if t and _started_at(p) == t]) and time.monotonic() < deadline:
+                time.sleep(0.1)
+            for pid in left:
+                with contextlib.suppress(ProcessLookupError):
+                    os.kill(pid, signal.SIGKILL)
         if self.scratch is not None:
             self.scratch.cleanup()
 

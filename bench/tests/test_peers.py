@@ -1,5 +1,12 @@
 """The peers report: ratios are this gateway's figure over the peer's, from the same run; errors are shown where
-they happened and decide the exit status."""
+they happened and decide the exit status; a contestant's processes do not outlive it."""
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
 
 import pytest
 
@@ -66,3 +73,32 @@ def test_an_unknown_contestant_is_refused_rather_than_run_as_nothing(capsys):
         peers.main(["--only", "gateway,litelm"])
     assert exit_.value.code == 2
     assert "unknown contestant(s) litelm" in capsys.readouterr().err
+
+
+def _alive(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return False
+    return state != "Z"  # a zombie has exited; whoever adopted it reaps it in its own time
+
+
+def test_stop_kills_a_worker_that_outlives_its_server():
+    """A supervisor that dies on SIGTERM and leaves a worker that ignores it: the worker is gone after stop()."""
+    worker = "import signal, time; signal.signal(signal.SIGTERM, signal.SIG_IGN); print(flush=True); time.sleep(60)"
+    server = (f"import subprocess, sys, time; w = subprocess.Popen([sys.executable, '-c', {worker!r}], "
+              "stdout=subprocess.PIPE, text=True); w.stdout.readline(); print(w.pid, flush=True); time.sleep(60)")
+    proc = subprocess.Popen([sys.executable, "-c", server], stdout=subprocess.PIPE, text=True)
+    worker_pid = int(proc.stdout.readline())  # written once the worker ignores SIGTERM
+    try:
+        peers.Contestant("server", 1, "/", {}, proc=proc).stop(grace=0.5)
+        deadline = time.monotonic() + 2
+        while _alive(worker_pid) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert proc.returncode == -15
+        assert not _alive(worker_pid)
+    finally:
+        for pid in (proc.pid, worker_pid):
+            if _alive(pid):
+                os.kill(pid, signal.SIGKILL)
+        proc.wait()
