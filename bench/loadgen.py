@@ -115,6 +115,13 @@ class _Conn(asyncio.Protocol):
         return status, b"".join(self.body_parts)
 
 
+def _describe(exc: BaseException) -> str:
+    """An error sample that says what happened (asyncio's timeouts carry no message)."""
+    if isinstance(exc, TimeoutError) and not str(exc):
+        return "TimeoutError: the answer was not complete by the client's deadline"
+    return f"{type(exc).__name__}: {exc}"
+
+
 async def _connect(target: Target) -> _Conn:
     loop = asyncio.get_running_loop()
     _, proto = await loop.create_connection(_Conn, target.host, target.port)
@@ -154,7 +161,7 @@ async def _closed_loop(target: Target, connections: int, start_at: float, measur
                     if stream and conn.first_data is not None:
                         result.ttft_ms.append((conn.first_data - began) * 1000)
             except (OSError, ConnectionError, TimeoutError, httptools.HttpParserError) as exc:
-                result.error(f"{type(exc).__name__}: {exc}")
+                result.error(_describe(exc))
                 if conn is not None and conn.transport is not None:
                     conn.transport.close()
                 conn = None
@@ -192,7 +199,7 @@ async def _one_shot(target: Target, connections: int, start_at: float, timeout: 
                 if conn.first_data is not None:
                     result.ttft_ms.append((conn.first_data - began) * 1000)
         except (OSError, ConnectionError, TimeoutError, httptools.HttpParserError) as exc:
-            result.error(f"{type(exc).__name__}: {exc}")
+            result.error(_describe(exc))
         finally:
             if conn is not None and conn.transport is not None:
                 conn.transport.close()

@@ -20,8 +20,10 @@ one run; traffic goes only to 127.0.0.1.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
+import signal
 import subprocess
 import sys
 import tempfile
@@ -40,6 +42,7 @@ PEERS = {
     "litellm": ["litellm[proxy]==1.108.7"],
 }
 MASTER_KEY = "sk-bench-litellm-master"
+CONTESTANTS = ("gateway", "openai-forward", "litellm")  # the names --only takes
 
 
 def peer_python(name: str) -> Path:
@@ -55,6 +58,15 @@ def peer_python(name: str) -> Path:
     subprocess.run([str(python), "-m", "pip", "install", "--quiet", *PEERS[name]], check=True)
     marker.write_text(" ".join(PEERS[name]))
     return python
+
+
+def _started_at(pid: int) -> str | None:
+    """The process's start time in clock ticks, ``None`` once it has exited: with the pid, who it is."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return None
+    return None if fields[0] == "Z" else fields[19]
 
 
 @dataclass
@@ -82,14 +94,25 @@ class Contestant:
     def peak_rss_mb(self) -> float:
         return round(max((stack.memory_kb(p).get("VmHWM", 0) for p in self.processes()), default=0) / 1024, 1)
 
-    def stop(self) -> None:
+    def stop(self, grace: float = 10.0) -> None:
+        """Stop the server; a child of it still running ``grace`` s after the server exited is killed."""
         if self.proc is not None:
+            children = {pid: _started_at(pid) for pid in self.processes()[1:]}
             self.proc.terminate()
             try:
                 self.proc.wait(timeout=30)
             except subprocess.TimeoutExpired:
                 self.proc.kill()
                 self.proc.wait()
+            # Workers whose supervisor was killed above are orphaned and keep serving what they hold; LiteLLM's
+            # did for minutes after a run, spending CPU in the next contestant's points and writing to the log.
+            # A pid is only killed while its start time still matches, never a newcomer that reused it.
+            deadline = time.monotonic() + grace
+            while (left := [p for p, t in children.items() if t and _started_at(p) == t]) and time.monotonic() < deadline:
+                time.sleep(0.1)
+            for pid in left:
+                with contextlib.suppress(ProcessLookupError):
+                    os.kill(pid, signal.SIGKILL)
         if self.scratch is not None:
             self.scratch.cleanup()
 
@@ -119,6 +142,14 @@ def start_litellm(sim_port: int, log, workers: int) -> Contestant:
     python = peer_python("litellm")
     scratch = tempfile.TemporaryDirectory(prefix="bench-litellm-")
     config = Path(scratch.name) / "config.yaml"
+    # disable_hf_tokenizer_download: without it every stream stalled ~23 s and none completed in this harness.
+    # On a stream LiteLLM prices the prompt before the first byte (completion_cost -> token_counter), and for a
+    # "llama-3" model name it fetches the tokenizer Xenova/llama-3-tokenizer from huggingface.co, synchronously on
+    # the event loop, with 5 retries (1+2+4+8+8 s); offline that fails, it falls back to tiktoken, and the failure
+    # is not cached, so every stream pays it again and blocks the worker's other requests meanwhile. Whole answers
+    # carry usage and never count. LiteLLM's documented setting for this (config_settings, litellm_settings
+    # reference: "if true, it defaults to using the openai tokenizer for all models") is what an offline user sets;
+    # the counts are the same tiktoken ones the fallback gave.
     config.write_text(
         "model_list:\n"
         f"  - model_name: \"{stack.MODEL}\"\n"
@@ -126,7 +157,7 @@ def start_litellm(sim_port: int, log, workers: int) -> Contestant:
         f"      model: \"openai/{stack.MODEL}\"\n"
         f"      api_base: \"http://127.0.0.1:{sim_port}/api/v1\"\n"
         f"      api_key: \"{stack.POOL_KEY}\"\n"
-        "litellm_settings:\n  telemetry: false\n"
+        "litellm_settings:\n  telemetry: false\n  disable_hf_tokenizer_download: true\n"
     )
     port = stack.free_port()
     env = {**os.environ, "LITELLM_MASTER_KEY": MASTER_KEY, "LITELLM_TELEMETRY": "False",
@@ -164,9 +195,10 @@ def measure(contestant: Contestant, sim_port: int, args) -> dict:
                 "cpu_ms_per_request": round(cpu * 1000 / g["answered"], 3) if g["answered"] else None,
             }
             figures["points"].append(point)
+            first_error = f" (first: {g['error_samples'][0]})" if g["error_samples"] else ""
             print(f"  {contestant.name:22} {'stream' if stream else 'whole ':6} c={concurrency:<3} "
                   f"{point['rps']} req/s, +p50 {point['added_p50_ms']} ms, "
-                  f"CPU {point['cpu_ms_per_request']} ms/req, errors {point['errors']}", flush=True)
+                  f"CPU {point['cpu_ms_per_request']} ms/req, errors {point['errors']}{first_error}", flush=True)
     figures["peak_rss_mb"] = contestant.peak_rss_mb()
     return figures
 
@@ -175,16 +207,23 @@ def _point(figures: dict, stream: bool, concurrency: int) -> dict:
     return next(p for p in figures["points"] if p["stream"] == stream and p["concurrency"] == concurrency)
 
 
+def _rate(point: dict) -> str:
+    """A point's req/s, with its error count beside it when it had any (its figures then cover fewer answers)."""
+    n = point["errors"]
+    return f"{point['rps']} ({n} error{'' if n == 1 else 's'})" if n else f"{point['rps']}"
+
+
 def table(results: list[dict]) -> str:
+    """One row per contestant; a point's errors stand beside its req/s, and the last column adds them all up."""
     head = ("| contestant | req/s c=1 | req/s c=64 | added p50 c=1 | added p99 c=1 | streams/s c=1 | "
-            "streams/s c=64 | added TTFT c=1 | CPU ms/req c=64 | peak RSS MB |")
-    rows = [head, "|" + "---|" * 10]
+            "streams/s c=64 | added TTFT c=1 | CPU ms/req c=64 | peak RSS MB | errors |")
+    rows = [head, "|" + "---|" * 11]
     for r in results:
         w1, w64 = _point(r, False, 1), _point(r, False, 64)
         s1, s64 = _point(r, True, 1), _point(r, True, 64)
-        rows.append(f"| {r['name']} | {w1['rps']} | {w64['rps']} | {w1['added_p50_ms']} | {w1['added_p99_ms']} | "
-                    f"{s1['rps']} | {s64['rps']} | {s1['added_ttft_ms']} | {w64['cpu_ms_per_request']} | "
-                    f"{r['peak_rss_mb']} |")
+        rows.append(f"| {r['name']} | {_rate(w1)} | {_rate(w64)} | {w1['added_p50_ms']} | {w1['added_p99_ms']} | "
+                    f"{_rate(s1)} | {_rate(s64)} | {s1['added_ttft_ms']} | {w64['cpu_ms_per_request']} | "
+                    f"{r['peak_rss_mb']} | {sum(p['errors'] for p in r['points'])} |")
     return "\n".join(rows)
 
 
@@ -208,24 +247,35 @@ def ratios(results: list[dict]) -> dict:
     return out
 
 
+def error_report(results: list[dict], not_started: list[str]) -> tuple[int, str]:
+    """The run's error count (every point's errors, plus one per contestant that did not start) and its line."""
+    per_contestant = [(r["name"], sum(p["errors"] for p in r["points"])) for r in results]
+    total = sum(n for _, n in per_contestant) + len(not_started)
+    parts = [f"{name}: {n}" for name, n in per_contestant if n] + [f"{name}: did not start" for name in not_started]
+    return total, f"errors: {total}" + (f" ({', '.join(parts)})" if parts else "")
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--quick", action="store_true", help="shorter points (a smoke run)")
     parser.add_argument("--json", metavar="PATH", help="write every figure to PATH as JSON")
-    parser.add_argument("--only", default="gateway,openai-forward,litellm",
-                        help="comma-separated contestants: gateway, openai-forward, litellm")
+    parser.add_argument("--only", default=",".join(CONTESTANTS),
+                        help=f"comma-separated contestants: {', '.join(CONTESTANTS)}")
     args = parser.parse_args(argv)
     args.warmup, args.duration = (0.3, 0.7) if args.quick else (1.0, 3.0)
     args.concurrency = [1, 64]
     wanted = set(args.only.split(","))
+    if wanted - set(CONTESTANTS):  # a misspelt name would run nothing and report "errors: 0"
+        parser.error(f"unknown contestant(s) {', '.join(sorted(wanted - set(CONTESTANTS)))}; "
+                     f"choose from {', '.join(CONTESTANTS)}")
     starters = []
     if "gateway" in wanted:
-        starters.append(lambda env, sim, log: start_gateway(env, log, 1))
+        starters.append(("this gateway, 1w", lambda env, sim, log: start_gateway(env, log, 1)))
     if "openai-forward" in wanted:
-        starters.append(lambda env, sim, log: start_openai_forward(sim, log, 1))
+        starters.append(("openai-forward, 1w", lambda env, sim, log: start_openai_forward(sim, log, 1)))
     if "litellm" in wanted:
-        starters += [lambda env, sim, log: start_litellm(sim, log, 1),
-                     lambda env, sim, log: start_litellm(sim, log, 2)]
+        starters += [("LiteLLM, 1w", lambda env, sim, log: start_litellm(sim, log, 1)),
+                     ("LiteLLM, 2w", lambda env, sim, log: start_litellm(sim, log, 2))]
 
     log_path = ROOT / "bench" / "results" / "peers-last-run.log"
     log_path.parent.mkdir(exist_ok=True)
@@ -233,17 +283,17 @@ def main(argv: list[str] | None = None) -> int:
     sim_port = stack.free_port()
     env = stack.production_env(sim_port)
     results: list[dict] = []
-    failed_to_start = 0
+    not_started: list[str] = []
     with log_path.open("a") as log:
         sim = stack.start_simulator(sim_port, env, log)
         try:
             stack.prepare(env, log)
-            for start in starters:
+            for name, start in starters:
                 try:
                     contestant = start(env, sim_port, log)
                 except RuntimeError as exc:  # a peer that does not start is reported, not fatal
-                    print(f"  a contestant did not start: {exc}", flush=True)
-                    failed_to_start += 1
+                    print(f"  {name} did not start: {exc}", flush=True)
+                    not_started.append(name)
                     continue
                 try:
                     results.append(measure(contestant, sim_port, args))
@@ -252,16 +302,16 @@ def main(argv: list[str] | None = None) -> int:
         finally:
             sim.terminate()
             sim.wait(timeout=10)
-    errors = sum(p["errors"] for r in results for p in r["points"]) + failed_to_start
+    errors, errors_line = error_report(results, not_started)
     summary = {"date": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), "machine": run.machine(),
                "peers": PEERS, "settings": {"duration_s": args.duration, "warmup_s": args.warmup},
-               "results": results, "ratios": ratios(results), "errors": errors}
+               "results": results, "ratios": ratios(results), "errors": errors, "not_started": not_started}
     print()
     print(table(results))
     print()
     for peer, entry in summary["ratios"].items():
         print(f"this gateway (1w) / {peer}: " + ", ".join(f"{k} {v}" for k, v in entry.items()))
-    print(f"errors: {errors}")
+    print(errors_line)
     if args.json:
         Path(args.json).write_text(json.dumps(summary, indent=2))
     return 0 if errors == 0 else 1
