@@ -334,24 +334,33 @@ async def _relay(exchange: Exchange, opened: router.Opened, delivery: Delivery,
 
 
 async def _relay_unless_disconnected(relay: Awaitable[None], wait_disconnect: Callable[[], Awaitable[None]]) -> bool:
-    """Run ``relay`` until it ends (True) or the client goes away first (False; the relay is cancelled,
-    which closes the upstream response and so cancels the upstream request)."""
-    relay_task = asyncio.ensure_future(relay)
+    """Run ``relay`` until it ends (True) or the client goes away first (False: the relay is cancelled, which
+    closes the upstream response and so cancels the upstream request).
+
+    The relay runs in this task; only the watcher is a task of its own, and it cancels this one when the
+    client goes away (one task a stream, not two and a wait).
+    """
+    this = asyncio.current_task()
+    state = {"gone": False, "over": False}
+
+    def client_left(watcher: asyncio.Future) -> None:
+        if state["over"] or watcher.cancelled() or watcher.exception() is not None:
+            return
+        state["gone"] = True
+        this.cancel()
+
     watcher = asyncio.ensure_future(wait_disconnect())
+    watcher.add_done_callback(client_left)
     try:
-        done, _ = await asyncio.wait({relay_task, watcher}, return_when=asyncio.FIRST_COMPLETED)
+        await relay
+    except asyncio.CancelledError:
+        if not state["gone"] or this.uncancel() > 0:  # cancelled for another reason too: that one goes on
+            raise
+        return False
     finally:
+        state["over"] = True  # a disconnect noticed from here on cancels nothing
         watcher.cancel()
-        if not relay_task.done():
-            relay_task.cancel()
-            try:
-                await relay_task
-            except asyncio.CancelledError:
-                pass
-    if relay_task in done:
-        relay_task.result()
-        return True
-    return False
+    return True
 
 
 def _cost(exchange: Exchange) -> Decimal:
