@@ -141,7 +141,6 @@ async def _closed_loop(target: Target, connections: int, start_at: float, measur
                 if conn is None or conn.lost is not None:
                     conn = await _connect(target)
                 began = time.perf_counter()
-                began_wall = time.time()
                 status, body = await asyncio.wait_for(conn.exchange(raw, keep_body=stream),
                                                       timeout=max(stop_at - time.time(), 0) + 30)
                 ended_wall = time.time()

@@ -82,6 +82,10 @@ class Contestant:
     port: int = 0
     pids: list[int] = field(default_factory=list)
     scratch: tempfile.TemporaryDirectory | None = None
+    gateway: stack.Gateway | None = None  # this gateway's contestant: its request-log writer stops with it
+
+    def writer_cpu_seconds(self) -> float:
+        return self.gateway.writer_cpu_seconds() if self.gateway is not None else 0.0
 
     def processes(self) -> list[int]:
         if self.proc is None:
@@ -113,6 +117,8 @@ class Contestant:
             for pid in left:
                 with contextlib.suppress(ProcessLookupError):
                     os.kill(pid, signal.SIGKILL)
+        if self.gateway is not None and self.gateway.writer is not None:
+            self.gateway.writer.stop()
         if self.scratch is not None:
             self.scratch.cleanup()
 
@@ -121,7 +127,7 @@ def start_gateway(env: dict[str, str], log, workers: int) -> Contestant:
     _, key = stack.new_key(env)
     gw = stack.Gateway("uvicorn", workers, env, log)
     return Contestant(f"this gateway, {workers}w", workers, "/v1/chat/completions",
-                      {"Authorization": f"Bearer {key}"}, proc=gw.proc, port=gw.port)
+                      {"Authorization": f"Bearer {key}"}, proc=gw.proc, port=gw.port, gateway=gw)
 
 
 def start_openai_forward(sim_port: int, log, workers: int) -> Contestant:
@@ -183,9 +189,10 @@ def measure(contestant: Contestant, sim_port: int, args) -> dict:
             kwargs = {"concurrency": concurrency, "duration": args.duration, "warmup": args.warmup,
                       "stream": stream, "processes": 1 if concurrency == 1 else 2}
             d = loadgen.run(direct, **kwargs)
-            cpu_before = contestant.cpu_seconds()
+            cpu_before, writer_before = contestant.cpu_seconds(), contestant.writer_cpu_seconds()
             g = loadgen.run(target, **kwargs)
             cpu = contestant.cpu_seconds() - cpu_before
+            writer_cpu = contestant.writer_cpu_seconds() - writer_before
             point = {
                 "stream": stream, "concurrency": concurrency, "rps": g.get("rps"), "errors": g["errors"],
                 "error_samples": g["error_samples"][:3], "direct_rps": d.get("rps"),
@@ -194,11 +201,14 @@ def measure(contestant: Contestant, sim_port: int, args) -> dict:
                 "added_ttft_ms": run._diff(g["ttft_p50_ms"], d["ttft_p50_ms"]) if stream else None,
                 "cpu_ms_per_request": round(cpu * 1000 / g["answered"], 3) if g["answered"] else None,
             }
+            if contestant.gateway is not None and contestant.gateway.writer is not None and g["answered"]:
+                point["writer_cpu_ms_per_request"] = round(writer_cpu * 1000 / g["answered"], 3)
             figures["points"].append(point)
             first_error = f" (first: {g['error_samples'][0]})" if g["error_samples"] else ""
+            writer = f" (+ log writer {point['writer_cpu_ms_per_request']})" if "writer_cpu_ms_per_request" in point else ""
             print(f"  {contestant.name:22} {'stream' if stream else 'whole ':6} c={concurrency:<3} "
                   f"{point['rps']} req/s, +p50 {point['added_p50_ms']} ms, "
-                  f"CPU {point['cpu_ms_per_request']} ms/req, errors {point['errors']}{first_error}", flush=True)
+                  f"CPU {point['cpu_ms_per_request']} ms/req{writer}, errors {point['errors']}{first_error}", flush=True)
     figures["peak_rss_mb"] = contestant.peak_rss_mb()
     return figures
 

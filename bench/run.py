@@ -67,17 +67,20 @@ def targets(sim_port: int, gw_port: int, key: str, stream: bool) -> tuple[loadge
 
 
 def measure_point(direct, gateway, *, concurrency: int, stream: bool, duration: float, warmup: float,
-                  pids: list[int]) -> dict:
+                  pids: list[int], writer_pids: list[int] = ()) -> dict:
     processes = 1 if concurrency == 1 else 2
     kwargs = {"concurrency": concurrency, "duration": duration, "warmup": warmup, "stream": stream,
               "processes": processes}
     d = loadgen.run(direct, **kwargs)
-    cpu_before = cpu_seconds(pids)
+    cpu_before, writer_before = cpu_seconds(pids), cpu_seconds(list(writer_pids))
     g = loadgen.run(gateway, **kwargs)
-    cpu = cpu_seconds(pids) - cpu_before
+    cpu, writer_cpu = cpu_seconds(pids) - cpu_before, cpu_seconds(list(writer_pids)) - writer_before
     point = {"concurrency": concurrency, "stream": stream, "direct": d, "gateway": g}
     # The gateway processes' CPU over the run (warm-up included) per answer it gave in that time.
     point["gateway_cpu_ms_per_request"] = round(cpu * 1000 / g["answered"], 3) if g.get("answered") else None
+    # The request-log writer's process (GATEWAY_LOG_QUEUE=redis), apart: it runs beside the gateway, not in it.
+    if writer_pids and g.get("answered"):
+        point["writer_cpu_ms_per_request"] = round(writer_cpu * 1000 / g["answered"], 3)
     point["added_p50_ms"] = _diff(g["p50_ms"], d["p50_ms"])
     if stream:
         point["added_ttft_p50_ms"] = _diff(g["ttft_p50_ms"], d["ttft_p50_ms"])
@@ -155,7 +158,8 @@ def run_workers(workers: int, args, env, sim_port: int, log_path: Path) -> dict:
             answered += warm["answered"]
             for concurrency in args.concurrency:
                 point = measure_point(direct, gateway, concurrency=concurrency, stream=stream,
-                                      duration=args.duration, warmup=args.warmup, pids=gw.pids)
+                                      duration=args.duration, warmup=args.warmup, pids=gw.pids,
+                                      writer_pids=[gw.writer.proc.pid] if gw.writer else [])
                 points.append(point)
                 answered += point["gateway"]["answered"]
                 _progress(workers, point)
@@ -188,9 +192,11 @@ def _progress(workers: int, p: dict) -> None:
     kind = "stream" if p["stream"] else "whole "
     g, d = p["gateway"], p["direct"]
     extra = f" ttft+{p['added_ttft_p50_ms']}ms" if p["stream"] else ""
+    writer = f" (+ log writer {p['writer_cpu_ms_per_request']})" if "writer_cpu_ms_per_request" in p else ""
     print(f"  [{workers}w] {kind} c={p['concurrency']:<3} gateway {g['rps']:>7} req/s p50 {g['p50_ms']}ms "
           f"p99 {g['p99_ms']}ms | direct {d['rps']:>7} req/s p50 {d['p50_ms']}ms | added p50 "
-          f"{p['added_p50_ms']}ms{extra} | CPU {p['gateway_cpu_ms_per_request']}ms/req | errors "
+          f"{p['added_p50_ms']}ms{extra} | CPU {p['gateway_cpu_ms_per_request']}ms/req"
+          f"{writer} | errors "
           f"{g['errors']}+{d['errors']}", flush=True)
 
 

@@ -79,6 +79,8 @@ def production_env(sim_port: int) -> dict[str, str]:
         "ALLOWED_HOSTS": "127.0.0.1,localhost",
         "PYTHONUNBUFFERED": "1",
         "GATEWAY_ENV_FILE": "",  # a developer's .env (make run writes one) must not reach the bench
+        # As compose.yaml deploys it: rows go to a Redis stream, a writer process stores them (LogWriter below)
+        "GATEWAY_LOG_QUEUE": "redis",
     })
     return env
 
@@ -196,14 +198,51 @@ def memory_kb(pid: int) -> dict[str, int]:
     return out
 
 
+class LogWriter:
+    """``manage.py write_request_logs`` beside the gateway (with ``GATEWAY_LOG_QUEUE=redis``): its own process, whose
+    CPU is counted apart from the gateway's."""
+
+    def __init__(self, env: dict[str, str], log, root: Path) -> None:
+        self.env, self.root = env, root
+        self.proc = subprocess.Popen([PYTHON, str(root / "manage.py"), "write_request_logs"], cwd=root, env=env,
+                                     stdout=log, stderr=subprocess.STDOUT)
+
+    @staticmethod
+    def wanted(env: dict[str, str], root: Path) -> bool:
+        """Whether the checkout at ``root`` has a writer and ``env`` asks for it (an older checkout has none)."""
+        command = root / "chat" / "management" / "commands" / "write_request_logs.py"
+        return env.get("GATEWAY_LOG_QUEUE") == "redis" and command.exists()
+
+    def cpu_seconds(self) -> float:
+        return cpu_seconds([self.proc.pid])
+
+    def stop(self) -> None:
+        """Stop the writer after its batch, then write whatever still waits (every row is counted after a run)."""
+        self.proc.send_signal(signal.SIGTERM)
+        try:
+            self.proc.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+        drain = subprocess.run([PYTHON, str(self.root / "manage.py"), "write_request_logs", "--until-empty",
+                                "--claim-idle", "0"], cwd=self.root, env=self.env, capture_output=True, text=True,
+                               timeout=300)
+        if drain.returncode != 0:
+            raise RuntimeError(f"draining the request-log stream failed: {drain.stderr[-2000:]}")
+
+
 class Gateway:
     def __init__(self, server: str, workers: int, env: dict[str, str], log, root: Path = ROOT) -> None:
         self.port = free_port()
         self.workers = workers
+        self.writer = LogWriter(env, log, root) if LogWriter.wanted(env, root) else None
         self.proc = subprocess.Popen(gateway_command(server, self.port, workers), cwd=root, env=env, stdout=log,
                                      stderr=subprocess.STDOUT)
         wait_http(self.port, "/health/live", self.proc)
         self.pids = self._worker_pids()
+
+    def writer_cpu_seconds(self) -> float:
+        return self.writer.cpu_seconds() if self.writer is not None else 0.0
 
     def _worker_pids(self) -> list[int]:
         """The processes that serve requests: the server itself with 1 worker, else its worker children
@@ -225,9 +264,13 @@ class Gateway:
         return [round(memory_kb(p).get("VmHWM", 0) / 1024, 1) for p in self.pids]
 
     def stop(self) -> int:
+        """SIGTERM, then (with a writer) every row stored; return the gateway's exit code."""
         self.proc.send_signal(signal.SIGTERM)
         try:
-            return self.proc.wait(timeout=30)
+            code = self.proc.wait(timeout=30)
         except subprocess.TimeoutExpired:
             self.proc.kill()
-            return self.proc.wait()
+            code = self.proc.wait()
+        if self.writer is not None:
+            self.writer.stop()
+        return code

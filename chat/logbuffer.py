@@ -146,7 +146,7 @@ class LogBuffer:
                 batch = [self._rows.popleft() for _ in range(min(len(self._rows), settings.GATEWAY.log_batch_size))]
                 try:
                     # Shielded: a batch being written in its thread is never abandoned half-way.
-                    failures = await asyncio.shield(sync_to_async(_write_batch, thread_sensitive=False)(batch))
+                    failures = await asyncio.shield(sync_to_async(write_batch, thread_sensitive=False)(batch))
                 except Exception:
                     self._rows.extendleft(reversed(batch))  # the database is unreachable: every row waits
                     raise
@@ -168,7 +168,7 @@ class LogBuffer:
         """Write every queued row from this thread (no event loop); return how many were written."""
         batch = list(self._rows)
         self._rows.clear()
-        failures = _write_batch(batch) if batch else []
+        failures = write_batch(batch) if batch else []
         self._put_aside(failures)
         return len(batch) - len(failures)
 
@@ -193,7 +193,7 @@ class LogBuffer:
                 await asyncio.sleep(0.2)
 
 
-def _write_batch(rows: list[dict]) -> list[tuple[dict, Exception]]:
+def write_batch(rows: list[dict]) -> list[tuple[dict, Exception]]:
     """Write ``rows``; return the rows that cannot be stored, with why. Raise only when the database is unreachable.
 
     Writing is idempotent (``request_id`` is unique and conflicts are ignored), so a batch

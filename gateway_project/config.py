@@ -196,6 +196,7 @@ class Config:
     log_flush_interval_s: float
     log_batch_size: int
     log_queue_max: int
+    log_queue: str  # "memory": this process writes its rows; "redis": a stream that write_request_logs drains
     auth_cache_ttl_s: float
     health_cache_ttl_s: float
     catalog_cache_ttl_s: float
@@ -281,6 +282,11 @@ def load(env: Mapping[str, str] | None = None) -> Config:
     failure_mode = env.get("REDIS_FAILURE_MODE", "open").strip().lower()
     if failure_mode not in {"open", "closed"}:
         raise ConfigError("REDIS_FAILURE_MODE must be 'open' or 'closed'")
+    log_queue = env.get("GATEWAY_LOG_QUEUE", "memory").strip().lower() or "memory"
+    if log_queue not in {"memory", "redis"}:
+        raise ConfigError("GATEWAY_LOG_QUEUE must be 'memory' or 'redis'")
+    if log_queue == "redis" and not env.get("REDIS_URL"):
+        raise ConfigError("GATEWAY_LOG_QUEUE=redis needs REDIS_URL (the rows wait in a Redis stream)")
     return Config(
         debug=debug,
         secret_key=secret_key,
@@ -307,6 +313,7 @@ def load(env: Mapping[str, str] | None = None) -> Config:
         log_flush_interval_s=float(env.get("GATEWAY_LOG_FLUSH_INTERVAL") or 0.5),
         log_batch_size=_int(env, "GATEWAY_LOG_BATCH_SIZE", 500),
         log_queue_max=_int(env, "GATEWAY_LOG_QUEUE_MAX", 100_000, minimum=1),
+        log_queue=log_queue,
         auth_cache_ttl_s=float(env.get("GATEWAY_AUTH_CACHE_TTL") or 5),
         health_cache_ttl_s=float(env.get("GATEWAY_HEALTH_CACHE_TTL") or 0.25),
         catalog_cache_ttl_s=float(env.get("GATEWAY_CATALOG_CACHE_TTL") or 5),

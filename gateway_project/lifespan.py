@@ -5,6 +5,8 @@ from __future__ import annotations
 import asyncio
 import logging
 
+from django.conf import settings
+
 from gateway_project import invalidation
 
 log = logging.getLogger(__name__)
@@ -20,7 +22,7 @@ class Lifespan:
         self._tasks: list[asyncio.Task] = []
 
     async def startup(self) -> None:
-        from chat import metrics_endpoint
+        from chat import log_stream, metrics_endpoint
         from chat.logbuffer import log_buffer
         from chat.proxy import inflight
 
@@ -32,6 +34,8 @@ class Lifespan:
             asyncio.create_task(inflight.report(self._stop), name="in-flight-reporter"),
             asyncio.create_task(metrics_endpoint.sample_forever(self._stop), name="metrics-sampler"),
         ]
+        if settings.GATEWAY.log_queue == "redis":
+            self._tasks.append(asyncio.create_task(log_stream.sample_forever(self._stop), name="log-stream-sampler"))
         await self.proxy.startup()
         try:  # serve only once changes can be heard; with Redis down, start anyway (the TTLs bound staleness)
             await asyncio.wait_for(subscribed.wait(), timeout=SUBSCRIBE_WAIT_S)

@@ -91,6 +91,9 @@ if ENABLED:
                       multiprocess_mode="livesum")
     LOG_QUEUE = Gauge("gateway_log_queue_depth", "Request-log rows waiting to be written.", registry=None,
                       multiprocess_mode="livesum")
+    LOG_STREAM = Gauge("gateway_log_stream_backlog",
+                       "Request-log rows waiting in the Redis stream for a writer (GATEWAY_LOG_QUEUE=redis).",
+                       registry=None, multiprocess_mode="livemax")
     LOG_FAILURES = Counter("gateway_log_write_failures", "Request-log rows that could not be written (set aside).",
                            registry=None)
 

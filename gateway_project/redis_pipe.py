@@ -22,6 +22,7 @@ import collections
 import hashlib
 import ssl
 import time
+from collections.abc import Callable
 from urllib.parse import unquote, urlsplit
 
 import hiredis
@@ -81,14 +82,22 @@ class RedisPipe:
         """Send ``commands`` together; return their replies in order (an error reply is a ``ReplyError``)."""
         return [await future for future in self._send(commands)]
 
-    def post(self, *commands: tuple) -> None:
+    def post(self, *commands: tuple, on_failure: Callable[[], None] | None = None) -> None:
         """Send ``commands`` and wait for nothing: they still reach Redis before any command sent after them.
 
-        For writes nobody reads the answer of (a model-health sample): the request does not wait a
-        round trip for them. A reply, even an error, is dropped; so is a command the connection
-        breaks under.
+        For writes nobody reads the answer of (a model-health sample, a log row): the request does not
+        wait a round trip for them. A reply is dropped; so is a command the connection breaks under,
+        unless ``on_failure`` is given: it is then called, once per command, for an error reply or a
+        command that got no reply (whether Redis applied it is then unknown).
         """
-        self._send(commands)
+        futures = self._send(commands)
+        if on_failure is not None:
+            def failed(future: asyncio.Future) -> None:
+                if future.cancelled() or future.exception() is not None or isinstance(future.result(), ReplyError):
+                    on_failure()
+
+            for future in futures:
+                future.add_done_callback(failed)
 
     def _send(self, commands: tuple, *, first: bool = False) -> list[asyncio.Future]:
         """Queue ``commands`` (at the front with ``first``: a new connection's set-up) and their futures.
@@ -204,6 +213,16 @@ def pipe() -> RedisPipe:
     if found is None or found[0] is not loop:  # a new loop may reuse a closed one's id
         found = _pipes[id(loop)] = (loop, RedisPipe(settings.GATEWAY.redis_url))
     return found[1]
+
+
+async def settle() -> None:
+    """Wait until every command this loop's pipe sent or posted has its reply (server shutdown, before closing it)."""
+    found = _pipes.get(id(asyncio.get_running_loop()))
+    if found is not None and found[1]._waiting:
+        try:
+            await found[1].execute(("PING",))
+        except PipeBroken:
+            pass  # what was posted failed with it: its on_failure callbacks have run or are scheduled
 
 
 def close_pipe() -> None:

@@ -40,7 +40,8 @@ class ProxyApp:
         from gateway_project import redis_pipe
         from gateway_project.shared_state import store
 
-        await store().flush_charges()  # its reply comes after every command posted before it
+        await store().flush_charges()
+        await redis_pipe.settle()  # every posted command (log rows, health samples) has its reply
         redis_pipe.close_pipe()
         await upstream.close()
 

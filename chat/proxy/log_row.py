@@ -9,6 +9,7 @@ from decimal import Decimal
 from django.conf import settings
 
 from accounts.principals import Principal
+from chat.log_stream import stream_queue
 from chat.logbuffer import log_buffer
 from chat.proxy import clock
 from chat.proxy.errors import ProxyError
@@ -20,9 +21,14 @@ MESSAGE_CHARS = 2000
 BACKLOG = "log_backlog"
 
 
+def _queue():
+    """Where rows go: this process's buffer, or the Redis stream a writer process drains (GATEWAY_LOG_QUEUE)."""
+    return stream_queue() if settings.GATEWAY.log_queue == "redis" else log_buffer()
+
+
 def refuse_when_backlogged() -> None:
     """Raise 503 while the request-log queue is full: back-pressure, so that no log row is ever dropped."""
-    if not log_buffer().accepting():
+    if not _queue().accepting():
         raise ProxyError(503, "The gateway is catching up on writing request logs; retry in a second.",
                          code=BACKLOG, headers={"retry-after": "1"})
 
@@ -55,7 +61,7 @@ def queue(
         return
     tokens = tokens or TokenCount()
     keep_bodies = settings.GATEWAY.log_bodies
-    log_buffer().add(
+    _queue().add(
         {
             "request_id": request_id,
             "created_at": clock.utcnow(),

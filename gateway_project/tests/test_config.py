@@ -98,6 +98,8 @@ def test_load_reads_every_documented_variable():
     assert cfg.openrouter_base_url == "http://up.example/api/v1" and cfg.openrouter_api_keys == ["k1", "k2"]
     assert (cfg.admin_email, cfg.admin_password, cfg.default_rpm, cfg.default_tpm) == ("boss@example.com", "pw", 7, 70)
     assert cfg.redis_failure_mode == "closed" and cfg.embedded is False
+    assert cfg.log_queue == "memory"
+    assert config.load({**STRONG, "REDIS_URL": "redis://r:6379/0", "GATEWAY_LOG_QUEUE": " Redis "}).log_queue == "redis"
 
 
 def test_agent_and_orchestrator_limits_default_to_their_former_constants_and_can_be_set():
@@ -119,7 +121,8 @@ def test_opentelemetry_is_off_unless_an_endpoint_is_set():
 @pytest.mark.parametrize(
     ("name", "value"),
     [("GATEWAY_DEFAULT_RPM", "many"), ("REDIS_FAILURE_MODE", "sometimes"), ("ENCRYPTION_PREVIOUS_KEYS", "abc"),
-     ("GATEWAY_ORCHESTRATOR_MAX_MODELS", "0"), ("OTEL_EXPORTER_OTLP_ENDPOINT", "collector:4318")],
+     ("GATEWAY_ORCHESTRATOR_MAX_MODELS", "0"), ("OTEL_EXPORTER_OTLP_ENDPOINT", "collector:4318"),
+     ("GATEWAY_LOG_QUEUE", "kafka"), ("GATEWAY_LOG_QUEUE", "redis")],  # redis without REDIS_URL
 )
 def test_load_rejects_unusable_values_naming_the_variable(name, value):
     with pytest.raises(config.ConfigError, match=name):

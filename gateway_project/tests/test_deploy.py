@@ -56,22 +56,23 @@ def test_entrypoint_subcommands_are_the_documented_ones():
     assert '--workers "${WEB_CONCURRENCY:-2}"' in script
     assert script.index("manage.py migrate") < script.index("exec uvicorn")
     assert "exec celery -A gateway_project worker" in script
+    assert "exec python manage.py write_request_logs --heartbeat /tmp/log-writer.alive" in script
     assert "exec celery -A gateway_project beat" in script and "--schedule /tmp/" in script
     result = _entrypoint("python", "-c", "print('passthrough')")
     assert result.returncode == 0 and result.stdout.strip() == "passthrough"
 
 
-def test_compose_runs_the_five_services_safely():
+def test_compose_runs_the_six_services_safely():
     compose = yaml.safe_load((ROOT / "compose.yaml").read_text())
     services = compose["services"]
-    assert set(services) == {"postgres", "redis", "web", "worker", "beat"}
+    assert set(services) == {"postgres", "redis", "web", "log-writer", "worker", "beat"}
     for name, service in services.items():
         assert "test" in service["healthcheck"], name
         for port in service.get("ports", []):
             assert str(port).startswith("127.0.0.1:"), f"{name} publishes {port} beyond loopback"
     assert services["web"]["ports"] == ["127.0.0.1:8000:8000"]
     assert "http://127.0.0.1:8000/health/ready" in " ".join(services["web"]["healthcheck"]["test"])
-    for name, command in {"web": ["web"], "worker": ["worker"], "beat": ["beat"]}.items():
+    for name, command in {"web": ["web"], "log-writer": ["log-writer"], "worker": ["worker"], "beat": ["beat"]}.items():
         service = services[name]
         assert service["command"] == command
         assert service["env_file"] == ".env"
@@ -80,6 +81,7 @@ def test_compose_runs_the_five_services_safely():
         assert "environment" not in service  # secrets come only from .env
     assert "POSTGRES_PASSWORD" in services["postgres"]["environment"]
     assert "${POSTGRES_PASSWORD" in (ROOT / "compose.yaml").read_text()
+    assert "--appendonly" in services["redis"]["command"] and "yes" in services["redis"]["command"]
 
 
 def test_dockerfile_is_slim_non_root_and_secret_free():

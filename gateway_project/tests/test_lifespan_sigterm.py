@@ -4,6 +4,8 @@ import threading
 from decimal import Decimal
 
 import httpx
+import pytest
+from django.core.management import call_command
 
 from accounts.models import CreditAccount, LedgerEntry
 from accounts.services import credits_top_up
@@ -31,14 +33,17 @@ def _stream(url: str, secret: str, bodies: list, started: threading.Semaphore) -
     bodies.append((response.status_code, body))
 
 
-def test_sigterm_lets_in_flight_streams_finish_and_flushes_their_logs_and_charges(gateway_process_factory, sim):
+@pytest.mark.parametrize("log_queue", ["memory", "redis"])
+def test_sigterm_lets_in_flight_streams_finish_and_flushes_their_logs_and_charges(gateway_process_factory, sim,
+                                                                                  log_queue):
+    """With GATEWAY_LOG_QUEUE=redis the rows are in the stream when the process exits; a writer then stores them."""
     sync_catalog()
     CatalogModel.objects.filter(model_id=PAID).update(enabled=True)
     invalidation.announce(invalidation.CATALOG)
     user = make_user()
     credits_top_up(user=user, amount=Decimal("1"), note="sigterm")
     secret = make_key(user)
-    proc = gateway_process_factory()
+    proc = gateway_process_factory(GATEWAY_LOG_QUEUE=log_queue)
     bodies: list = []
     started = threading.Semaphore(0)
     threads = [threading.Thread(target=_stream, args=(proc.url, secret, bodies, started)) for _ in range(STREAMS)]
@@ -56,6 +61,9 @@ def test_sigterm_lets_in_flight_streams_finish_and_flushes_their_logs_and_charge
         assert status == 200
         assert body.rstrip().endswith(b"data: [DONE]")
         assert b'"error"' not in body
+    if log_queue == "redis":
+        assert RequestLog.objects.filter(user=user).count() == 0
+        call_command("write_request_logs", "--until-empty")
     rows = list(RequestLog.objects.filter(user=user))
     assert len(rows) == STREAMS
     assert all(row.status == 200 and row.completion_tokens > 0 for row in rows)

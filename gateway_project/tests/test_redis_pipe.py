@@ -8,6 +8,7 @@ import threading
 
 import pytest
 import redis
+from django.conf import settings
 
 from gateway_project import redis_pipe
 from testing.servers import wait_until
@@ -131,3 +132,37 @@ def test_posted_commands_wait_for_nothing_yet_land_before_what_is_sent_after(pri
 
     assert asyncio.run(scenario()) == b"6"
     assert redis.Redis(port=private_redis.port).get("not-a-number-yet") == b"1"
+
+
+def test_a_posted_command_without_a_good_reply_calls_its_on_failure_and_one_with_a_reply_does_not(private_redis):
+    """A log row posted as XADD must not vanish: an error reply, or a connection that breaks before the reply,
+    hands it back to the caller (chat.log_stream then writes the row itself)."""
+    failed: list[str] = []
+
+    async def scenario():
+        pipe = redis_pipe.RedisPipe(private_redis.url)
+        pipe.post(("SET", "text", "x"), on_failure=lambda: failed.append("set"))
+        pipe.post(("INCR", "text"), on_failure=lambda: failed.append("incr"))  # an error reply
+        await pipe.execute(("PING",))
+        pipe.post(("SET", "lost", "1"), on_failure=lambda: failed.append("lost"))
+        pipe.close()  # before the posted command's reply: its fate is unknown, so it counts as failed
+        await asyncio.sleep(0)
+        await pipe.execute(("PING",))  # the pipe reconnects for what comes next
+        pipe.close()
+
+    asyncio.run(scenario())
+    assert failed == ["incr", "lost"]
+
+
+def test_settle_waits_for_the_replies_of_posted_commands():
+    async def scenario():
+        assert await redis_pipe.settle() is None  # no pipe on this loop yet: nothing to wait for
+        pipe = redis_pipe.pipe()
+        pipe.post(("SET", "settled", "1"))
+        await redis_pipe.settle()
+        waiting = len(pipe._waiting)
+        redis_pipe.close_pipe()
+        return waiting
+
+    assert asyncio.run(scenario()) == 0
+    assert redis.Redis.from_url(settings.GATEWAY.redis_url).get("settled") == b"1"

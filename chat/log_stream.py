@@ -1,0 +1,111 @@
+"""Request-log rows through a Redis stream (``GATEWAY_LOG_QUEUE=redis``): written by another process.
+
+Writing rows costs a gateway process CPU under its GIL, which at c=1 and c=64
+slowed every request it served (docs/decisions/0026-log-rows-off-the-gateway.md).
+With this queue a row is one ``XADD`` posted on the process's Redis pipe (no
+round trip waited for) and ``manage.py write_request_logs`` (chat/log_writer.py)
+copies the stream into PostgreSQL. A row Redis does not take (an error reply,
+a connection lost before the reply) goes to the in-process buffer
+(chat/logbuffer.py), which writes it itself: no row is lost whatever is down.
+Rows wait in Redis while no writer runs; past ``GATEWAY_LOG_QUEUE_MAX`` rows
+waiting, new requests get a 503 ``log_backlog`` as with the in-process queue.
+
+The names and the row's encoding are this module's; both sides use them.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import logging
+from datetime import datetime
+from decimal import Decimal
+
+import orjson
+from django.conf import settings
+
+from chat.logbuffer import log_buffer
+
+log = logging.getLogger(__name__)
+STREAM = "gw:logs"  # rows waiting to be written
+GROUP = "writers"  # the consumer group every writer reads in
+SET_ASIDE = "gw:logs:set-aside"  # rows the database refused, kept for an operator, with why
+FIELD = "row"
+
+
+def _default(value: object) -> str:
+    if isinstance(value, Decimal):
+        return str(value)
+    raise TypeError(f"{type(value).__name__} is not a log-row value")
+
+
+def encode(row: dict) -> bytes:
+    """The row as the stream entry's value: JSON, its cost as a decimal string."""
+    return orjson.dumps(row, default=_default)
+
+
+def decode(payload: bytes) -> dict:
+    """The row ``encode`` made, with its timestamp and cost in their own types again."""
+    row = orjson.loads(payload)
+    row["created_at"] = datetime.fromisoformat(row["created_at"])
+    row["cost"] = Decimal(row["cost"])
+    return row
+
+
+class StreamQueue:
+    """The gateway's side: post each row to the stream; know how many rows wait there (sampled each second)."""
+
+    def __init__(self) -> None:
+        self.backlog = 0
+        self._backlogged = False
+
+    def add(self, row: dict) -> None:
+        from gateway_project.redis_pipe import pipe
+
+        buffer = log_buffer()
+        pipe().post(("XADD", STREAM, "*", FIELD, encode(row)), on_failure=lambda: buffer.add(row))
+
+    def accepting(self) -> bool:
+        """False while ``GATEWAY_LOG_QUEUE_MAX`` rows wait in the stream (or in this process's buffer)."""
+        full = self.backlog >= settings.GATEWAY.log_queue_max
+        if full != self._backlogged:
+            if full:
+                log.error("request-log stream holds %s rows; refusing new requests until the writers catch up",
+                          self.backlog)
+            else:
+                log.warning("request-log stream is below its bound again (%s rows); accepting requests",
+                            self.backlog)
+            self._backlogged = full
+        return not full and log_buffer().accepting()
+
+    async def sample(self) -> None:
+        """Read the stream's length (the lifespan calls this every second); keep the last figure on failure."""
+        from gateway_project.redis_pipe import PipeBroken, ReplyError, pipe
+
+        try:
+            (length,) = await pipe().execute(("XLEN", STREAM))
+        except PipeBroken:
+            return
+        if not isinstance(length, ReplyError):
+            self.backlog = length
+
+
+@functools.cache
+def stream_queue() -> StreamQueue:
+    """The process's one stream queue."""
+    return StreamQueue()
+
+
+async def sample_forever(stop: asyncio.Event) -> None:
+    """Read the stream's backlog every second until ``stop`` (a task of the lifespan's, with GATEWAY_LOG_QUEUE=redis)."""
+    from gateway_project import metrics as families
+
+    queue = stream_queue()
+    while not stop.is_set():
+        await queue.sample()
+        if families.ENABLED:
+            families.LOG_STREAM.set(queue.backlog)
+        try:
+            await asyncio.wait_for(stop.wait(), timeout=1.0)
+        except TimeoutError:
+            pass
