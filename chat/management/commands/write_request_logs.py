@@ -35,7 +35,8 @@ class Command(BaseCommand):
         stop = []
         for sig in (signal.SIGTERM, signal.SIGINT):
             signal.signal(sig, lambda *_: stop.append(True))
-        writer = Writer(sync_client(), name=name or default_name(), batch_size=batch or settings.GATEWAY.log_batch_size,
-                        claim_idle_s=claim_idle, heartbeat=Path(heartbeat) if heartbeat else None)
+        writer = Writer(sync_client(), name=name or default_name(),
+                        batch_size=batch or settings.GATEWAY.log_batch_size, claim_idle_s=claim_idle,
+                        pause_s=settings.GATEWAY.log_flush_interval_s, heartbeat=Path(heartbeat) if heartbeat else None)
         writer.run(lambda: bool(stop), until_empty=until_empty)
         self.stdout.write(f"{writer.written} rows written, {writer.set_aside} set aside")
