@@ -8,8 +8,9 @@ Both gateways run at once (one uvicorn worker each, production settings, each wi
 own database and Redis database) against one simulator, and take turns under the same
 closed-loop load: A B B A A B ... in short rounds, so that a machine whose speed drifts
 from minute to minute (these are shared) moves both sides alike. Each round reports the
-gateway's CPU per answer (utime + stime of its process over the round) and its
-requests per second; the summary gives the median of the per-round ratios A/B with
+gateway's CPU per answer (utime + stime of its process over the round), its
+requests per second, and its CPU per answer with its request-log writer's added
+(a side that has one: GATEWAY_LOG_QUEUE=redis); the summary gives the median of the per-round ratios A/B with
 their range. An idle gateway costs nothing, so the turns do not disturb each other.
 Loopback only; every phase is bounded.
 """
@@ -71,15 +72,16 @@ def main(argv: list[str] | None = None) -> int:
             for turn in range(args.rounds):
                 for name in order:
                     pids = gateways[name].pids
-                    before = cpu_seconds(pids)
+                    before, writer_before = cpu_seconds(pids), gateways[name].writer_cpu_seconds()
                     got = loadgen.run(loads[name], concurrency=args.concurrency, duration=args.seconds, warmup=0.3,
                                       stream=args.stream, processes=1 if args.concurrency == 1 else 2)
                     cpu = cpu_seconds(pids) - before
+                    with_writer = cpu + gateways[name].writer_cpu_seconds() - writer_before
                     if got["errors"] or not got["answered"]:
                         print(f"{name} round {turn + 1}: {got['errors']} errors, {got['answered']} answers",
                               file=sys.stderr)
                         return 1
-                    rows[name].append((cpu * 1000 / got["answered"], got["rps"]))
+                    rows[name].append((cpu * 1000 / got["answered"], got["rps"], with_writer * 1000 / got["answered"]))
                     print(f"round {turn + 1:2} {name}: {rows[name][-1][0]:.3f} ms CPU per answer, "
                           f"{got['rps']:.0f} req/s", flush=True)
                 order = order[::-1]  # A B, B A, A B: drift within a round falls on both sides
@@ -91,7 +93,8 @@ def main(argv: list[str] | None = None) -> int:
     print(f"\nA = {ROOT} {' '.join(args.a_env)}\nB = {sides['B'][0]} {' '.join(args.b_env)}")
     print(f"c={args.concurrency} {'streaming' if args.stream else 'non-streaming'}, {args.rounds} rounds of "
           f"{args.seconds:g} s")
-    for label, index in (("CPU per answer", 0), ("req/s", 1)):
+    # The third figure adds the request-log writer's process (GATEWAY_LOG_QUEUE=redis) to the gateway's CPU.
+    for label, index in (("CPU per answer", 0), ("req/s", 1), ("CPU + writer", 2)):
         ratios = [a[index] / b[index] for a, b in zip(rows["A"], rows["B"], strict=True)]
         med_a = statistics.median(r[index] for r in rows["A"])
         med_b = statistics.median(r[index] for r in rows["B"])

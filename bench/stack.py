@@ -19,6 +19,13 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 
 PYTHON = sys.executable
+
+
+def python_of(root: Path) -> str:
+    """The interpreter for the checkout at ``root``: its own ``.venv`` when it has one (an older checkout may need
+    other packages), else this one."""
+    own = root / ".venv" / "bin" / "python"
+    return str(own) if root != ROOT and own.exists() else PYTHON
 MODEL = "meta-llama/llama-3.3-70b-instruct:free"
 POOL_KEY = "sk-or-bench-pool-key-0001"
 PROMPT = "Say hello to the benchmark in a few short words please"
@@ -116,14 +123,14 @@ print(RequestLog.objects.filter(key_id=KEY_ID, status=200).count())
 def prepare(env: dict[str, str], log, root: Path = ROOT) -> None:
     """Create and migrate the database, and sync the catalog from the simulator (``root``: the checkout)."""
     ensure_database(env["DATABASE_URL"])
-    manage = [PYTHON, str(root / "manage.py")]
+    manage = [python_of(root), str(root / "manage.py")]
     subprocess.run([*manage, "migrate", "--noinput", "-v", "0"], env=env, cwd=root, check=True, stdout=log, stderr=log)
     subprocess.run([*manage, "sync_models", "--enable-free"], env=env, cwd=root, check=True, stdout=log, stderr=log)
 
 
 def new_key(env: dict[str, str], root: Path = ROOT) -> tuple[int, str]:
     """A fresh gateway key of the bench's user (created on first use): (id, secret)."""
-    out = subprocess.run([PYTHON, str(root / "manage.py"), "shell", "-c", SETUP_CODE], env=env, cwd=root, check=True,
+    out = subprocess.run([python_of(root), str(root / "manage.py"), "shell", "-c", SETUP_CODE], env=env, cwd=root, check=True,
                          capture_output=True, text=True)
     key_id, secret = out.stdout.strip().splitlines()[-2:]
     return int(key_id), secret
@@ -144,12 +151,12 @@ def start_simulator(port: int, env: dict[str, str], log) -> subprocess.Popen:
     return proc
 
 
-def gateway_command(server: str, port: int, workers: int) -> list[str]:
+def gateway_command(server: str, port: int, workers: int, python: str = PYTHON) -> list[str]:
     if server == "granian":
-        return [PYTHON, "-m", "granian", "--interface", "asgi", "--host", "127.0.0.1", "--port", str(port),
+        return [python, "-m", "granian", "--interface", "asgi", "--host", "127.0.0.1", "--port", str(port),
                 "--workers", str(workers), "--loop", "uvloop", "--no-ws", "--log-level", "warning",
                 "--no-access-log", "--backlog", "4096", "gateway_project.asgi:application"]
-    return [PYTHON, "-m", "uvicorn", "gateway_project.asgi:application", "--host", "127.0.0.1", "--port", str(port),
+    return [python, "-m", "uvicorn", "gateway_project.asgi:application", "--host", "127.0.0.1", "--port", str(port),
             "--workers", str(workers), "--loop", "uvloop", "--http", "httptools", "--no-access-log",
             "--log-level", "warning", "--backlog", "4096", "--no-proxy-headers"]
 
@@ -204,7 +211,7 @@ class LogWriter:
 
     def __init__(self, env: dict[str, str], log, root: Path) -> None:
         self.env, self.root = env, root
-        self.proc = subprocess.Popen([PYTHON, str(root / "manage.py"), "write_request_logs"], cwd=root, env=env,
+        self.proc = subprocess.Popen([python_of(root), str(root / "manage.py"), "write_request_logs"], cwd=root, env=env,
                                      stdout=log, stderr=subprocess.STDOUT)
 
     @staticmethod
@@ -224,7 +231,7 @@ class LogWriter:
         except subprocess.TimeoutExpired:
             self.proc.kill()
             self.proc.wait()
-        drain = subprocess.run([PYTHON, str(self.root / "manage.py"), "write_request_logs", "--until-empty",
+        drain = subprocess.run([python_of(self.root), str(self.root / "manage.py"), "write_request_logs", "--until-empty",
                                 "--claim-idle", "0"], cwd=self.root, env=self.env, capture_output=True, text=True,
                                timeout=300)
         if drain.returncode != 0:
@@ -236,7 +243,7 @@ class Gateway:
         self.port = free_port()
         self.workers = workers
         self.writer = LogWriter(env, log, root) if LogWriter.wanted(env, root) else None
-        self.proc = subprocess.Popen(gateway_command(server, self.port, workers), cwd=root, env=env, stdout=log,
+        self.proc = subprocess.Popen(gateway_command(server, self.port, workers, python_of(root)), cwd=root, env=env, stdout=log,
                                      stderr=subprocess.STDOUT)
         wait_http(self.port, "/health/live", self.proc)
         self.pids = self._worker_pids()
