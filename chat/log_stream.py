@@ -58,11 +58,24 @@ class StreamQueue:
     def __init__(self) -> None:
         self.backlog = 0
         self._backlogged = False
+        self._loop: asyncio.AbstractEventLoop | None = None
+
+    def attach(self, loop: asyncio.AbstractEventLoop) -> None:
+        """Post rows from ``loop`` (the server's, at start-up). A row queued on any other loop, or on none (a
+        short-lived ``async_to_sync`` loop could close before its post left), goes to the in-process buffer."""
+        self._loop = loop
 
     def add(self, row: dict) -> None:
         from gateway_project.redis_pipe import pipe
 
         buffer = log_buffer()
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:
+            loop = None
+        if loop is None or loop is not self._loop:
+            buffer.add(row)
+            return
         pipe().post(("XADD", STREAM, "*", FIELD, encode(row)), on_failure=lambda: buffer.add(row))
 
     def accepting(self) -> bool:

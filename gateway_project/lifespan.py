@@ -35,6 +35,7 @@ class Lifespan:
             asyncio.create_task(metrics_endpoint.sample_forever(self._stop), name="metrics-sampler"),
         ]
         if settings.GATEWAY.log_queue == "redis":
+            log_stream.stream_queue().attach(asyncio.get_running_loop())
             self._tasks.append(asyncio.create_task(log_stream.sample_forever(self._stop), name="log-stream-sampler"))
         await self.proxy.startup()
         try:  # serve only once changes can be heard; with Redis down, start anyway (the TTLs bound staleness)

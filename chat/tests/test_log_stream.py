@@ -4,6 +4,7 @@ Gateway processes and writer processes are real (uvicorn, ``manage.py write_requ
 PostgreSQL and Redis; nothing is mocked.
 """
 
+import asyncio
 import os
 import signal
 import subprocess
@@ -193,3 +194,30 @@ def test_the_writer_refuses_to_run_without_redis(monkeypatch):
     monkeypatch.setattr(settings, "GATEWAY", replace(settings.GATEWAY, redis_url=None))
     with pytest.raises(CommandError, match="REDIS_URL is not set"):
         call_command("write_request_logs", "--until-empty")
+
+
+@pytest.mark.django_db(transaction=True)
+def test_only_the_servers_loop_posts_rows_and_a_row_queued_elsewhere_is_written_in_process():
+    """A short-lived loop (``async_to_sync`` outside the server) could close before its post left: such a row
+    goes to the in-process buffer instead."""
+    from chat.logbuffer import log_buffer
+    from gateway_project import redis_pipe
+
+    queue = log_stream.StreamQueue()
+
+    async def elsewhere():
+        queue.add(_row("req_elsewhere"))
+        await log_buffer().drain()
+
+    async def on_the_servers_loop():
+        queue.attach(asyncio.get_running_loop())
+        queue.add(_row("req_posted"))
+        await redis_pipe.settle()
+        redis_pipe.close_pipe()
+
+    asyncio.run(elsewhere())
+    assert RequestLog.objects.filter(request_id="req_elsewhere").exists() and _entries() == 0
+    asyncio.run(on_the_servers_loop())
+    assert _entries() == 1
+    _drain()
+    assert RequestLog.objects.filter(request_id="req_posted").exists()
