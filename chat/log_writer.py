@@ -118,14 +118,19 @@ class Writer:
 
         An unreachable database or Redis is waited out: logged once, retried with a growing pause.
         """
-        failing, pause = False, 0.1
+        failing, pause, grouped = False, 0.1, False
         while not stopping():
             try:
-                self.ensure_group()
+                if not grouped:
+                    self.ensure_group()
+                    grouped = True
                 handled = self.step(block_ms=100 if until_empty else BLOCK_MS)
-            except (redis.ConnectionError, redis.TimeoutError, *UNREACHABLE) as exc:
+            except (redis.RedisError, *UNREACHABLE) as exc:
+                # Redis down, restarted empty (NOGROUP: the group is made again), or the stream's key taken by
+                # something else; or the database down. Nothing is acknowledged, so nothing is lost.
+                grouped = False
                 if not failing:
-                    log.error("request-log writer %s cannot reach %s (%s); the rows wait in Redis, retrying",
+                    log.error("request-log writer %s cannot use %s (%s); the rows wait in Redis, retrying",
                               self.name, "Redis" if isinstance(exc, redis.RedisError) else "the database", exc)
                 failing, pause = True, min(pause * 2, MAX_BACKOFF_S)
                 db.close_old_connections()

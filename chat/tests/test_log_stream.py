@@ -133,10 +133,10 @@ def test_a_row_the_database_refuses_is_set_aside_with_why_and_its_batch_is_writt
     assert _entries() == 0
 
 
-def _writer(database_url: str) -> subprocess.Popen:
+def _writer(database_url: str, *extra: str) -> subprocess.Popen:
     env = {**os.environ, "DATABASE_URL": database_url}
-    return subprocess.Popen([sys.executable, "manage.py", "write_request_logs", "--name", "doomed", "--batch", "10"],
-                            cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    return subprocess.Popen([sys.executable, "manage.py", "write_request_logs", "--name", "doomed", "--batch", "10",
+                             *extra], cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
 
 
 @pytest.mark.django_db(transaction=True)
@@ -156,7 +156,7 @@ def test_rows_a_writer_took_and_could_not_store_are_taken_over_and_none_is_doubl
         proc.send_signal(signal.SIGKILL)
         proc.wait(timeout=10)
     output = proc.stdout.read().decode()
-    assert "cannot reach the database" in output and "sk-" not in output
+    assert "cannot use the database" in output and "sk-" not in output
     RequestLog.objects.create(**_row("req_3"))  # as if the dead writer's commit had landed for one row
 
     _drain()
@@ -166,23 +166,30 @@ def test_rows_a_writer_took_and_could_not_store_are_taken_over_and_none_is_doubl
 
 
 @pytest.mark.django_db(transaction=True)
-def test_a_writer_process_stops_cleanly_on_sigterm_and_the_next_one_goes_on():
+def test_a_writer_process_stops_cleanly_on_sigterm_and_the_next_one_goes_on(tmp_path):
     client = sync_client()
     db = connection.settings_dict
-    proc = _writer(f"postgres://{db['USER']}@{db['HOST']}:{db['PORT']}/{db['NAME']}")
+    heartbeat = tmp_path / "alive"
+    proc = _writer(f"postgres://{db['USER']}@{db['HOST']}:{db['PORT']}/{db['NAME']}", "--heartbeat", str(heartbeat))
     try:
         client.xadd(log_stream.STREAM, {log_stream.FIELD: log_stream.encode(_row("req_first"))})
         wait_until(lambda: RequestLog.objects.filter(request_id="req_first").exists(), timeout=60)
+        beat = wait_until(lambda: heartbeat.exists() and heartbeat.stat().st_mtime, timeout=10)
+        wait_until(lambda: heartbeat.stat().st_mtime > beat, timeout=10)  # it beats while it waits for rows
+        client.flushdb()  # Redis restarted empty: the stream and the group are gone, the writer makes them again
+        client.xadd(log_stream.STREAM, {log_stream.FIELD: log_stream.encode(_row("req_after_flush"))})
+        wait_until(lambda: RequestLog.objects.filter(request_id="req_after_flush").exists(), timeout=60)
         proc.send_signal(signal.SIGTERM)
         assert proc.wait(timeout=10) == 0
     finally:
         if proc.poll() is None:
             proc.kill()
-    assert b"1 rows written" in proc.stdout.read()
+    assert b"2 rows written" in proc.stdout.read()
     client.xadd(log_stream.STREAM, {log_stream.FIELD: log_stream.encode(_row("req_second"))})
     assert _entries() == 1  # no writer runs: it waits
     _drain()
-    assert set(RequestLog.objects.values_list("request_id", flat=True)) == {"req_first", "req_second"}
+    assert set(RequestLog.objects.values_list("request_id", flat=True)) == {"req_first", "req_after_flush",
+                                                                            "req_second"}
 
 
 def test_the_writer_refuses_to_run_without_redis(monkeypatch):
