@@ -49,7 +49,15 @@ class PipeBroken(ConnectionError):
 
 
 def encode(command: tuple) -> bytes:
-    """One command in RESP: an array of bulk strings (str, bytes and int arguments)."""
+    """One command in RESP: an array of bulk strings. hiredis packs str, bytes, int and float in C (a third of
+    the time); anything else (a bool, say) is written as its ``str``."""
+    try:
+        return hiredis.pack_command(command)
+    except TypeError:
+        return _encode_any(command)
+
+
+def _encode_any(command: tuple) -> bytes:
     raw = [a.encode() if type(a) is str else b"%d" % a if type(a) is int else a if type(a) is bytes
            else str(a).encode() for a in command]
     return b"*%d\r\n" % len(raw) + b"".join([b"$%d\r\n%s\r\n" % (len(a), a) for a in raw])

@@ -117,6 +117,8 @@ def test_no_server_is_a_broken_pipe_not_a_hang():
 
 def test_encode_speaks_resp_for_str_bytes_and_int():
     assert redis_pipe.encode(("SET", b"k\r\n", 42)) == b"*3\r\n$3\r\nSET\r\n$3\r\nk\r\n\r\n$2\r\n42\r\n"
+    assert redis_pipe.encode(("SET", "é", 1.5)) == b"*3\r\n$3\r\nSET\r\n$2\r\n\xc3\xa9\r\n$3\r\n1.5\r\n"
+    assert redis_pipe.encode(("SET", "k", True)) == b"*3\r\n$3\r\nSET\r\n$1\r\nk\r\n$4\r\nTrue\r\n"
 
 
 def test_posted_commands_wait_for_nothing_yet_land_before_what_is_sent_after(private_redis):
