@@ -9,8 +9,8 @@ own database and Redis database) against one simulator, and take turns under the
 closed-loop load: A B B A A B ... in short rounds, so that a machine whose speed drifts
 from minute to minute (these are shared) moves both sides alike. Each round reports the
 gateway's CPU per answer (utime + stime of its process over the round), its
-requests per second, and its CPU per answer with its request-log writer's added
-(a side that has one: GATEWAY_LOG_QUEUE=redis); the summary gives the median of the per-round ratios A/B with
+requests per second, its CPU per answer with its request-log writer's added
+(a side that has one: GATEWAY_LOG_QUEUE=redis), and its p99 latency; the summary gives the median of the per-round ratios A/B with
 their range. An idle gateway costs nothing, so the turns do not disturb each other.
 Loopback only; every phase is bounded.
 """
@@ -81,7 +81,8 @@ def main(argv: list[str] | None = None) -> int:
                         print(f"{name} round {turn + 1}: {got['errors']} errors, {got['answered']} answers",
                               file=sys.stderr)
                         return 1
-                    rows[name].append((cpu * 1000 / got["answered"], got["rps"], with_writer * 1000 / got["answered"]))
+                    rows[name].append((cpu * 1000 / got["answered"], got["rps"], with_writer * 1000 / got["answered"],
+                                       got["p99_ms"]))
                     print(f"round {turn + 1:2} {name}: {rows[name][-1][0]:.3f} ms CPU per answer, "
                           f"{got['rps']:.0f} req/s", flush=True)
                 order = order[::-1]  # A B, B A, A B: drift within a round falls on both sides
@@ -94,7 +95,7 @@ def main(argv: list[str] | None = None) -> int:
     print(f"c={args.concurrency} {'streaming' if args.stream else 'non-streaming'}, {args.rounds} rounds of "
           f"{args.seconds:g} s")
     # The third figure adds the request-log writer's process (GATEWAY_LOG_QUEUE=redis) to the gateway's CPU.
-    for label, index in (("CPU per answer", 0), ("req/s", 1), ("CPU + writer", 2)):
+    for label, index in (("CPU per answer", 0), ("req/s", 1), ("CPU + writer", 2), ("p99 ms", 3)):
         ratios = [a[index] / b[index] for a, b in zip(rows["A"], rows["B"], strict=True)]
         med_a = statistics.median(r[index] for r in rows["A"])
         med_b = statistics.median(r[index] for r in rows["B"])
