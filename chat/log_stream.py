@@ -18,6 +18,7 @@ from __future__ import annotations
 import asyncio
 import functools
 import logging
+import time
 from datetime import datetime
 from decimal import Decimal
 
@@ -31,6 +32,7 @@ STREAM = "gw:logs"  # rows waiting to be written
 GROUP = "writers"  # the consumer group every writer reads in
 SET_ASIDE = "gw:logs:set-aside"  # rows the database refused, kept for an operator, with why
 FIELD = "row"
+STALLED_S = 60.0  # rows waiting this long with the stream never shrinking: no writer runs
 
 
 def _default(value: object) -> str:
@@ -59,6 +61,8 @@ class StreamQueue:
         self.backlog = 0
         self._backlogged = False
         self._loop: asyncio.AbstractEventLoop | None = None
+        self._stalled_since: float | None = None
+        self._warned = False
 
     def attach(self, loop: asyncio.AbstractEventLoop) -> None:
         """Post rows from ``loop`` (the server's, at start-up). A row queued on any other loop, or on none (a
@@ -100,7 +104,20 @@ class StreamQueue:
         except PipeBroken:
             return
         if not isinstance(length, ReplyError):
-            self.backlog = length
+            self.watch(length, time.monotonic())
+
+    def watch(self, backlog: int, now: float) -> None:
+        """Keep the stream's length; warn once when rows have waited ``STALLED_S`` without it ever shrinking: no
+        writer is running (or none keeps up), and at ``GATEWAY_LOG_QUEUE_MAX`` requests will be refused."""
+        if backlog == 0 or backlog < self.backlog:
+            self._stalled_since, self._warned = None, False
+        elif self._stalled_since is None:
+            self._stalled_since = now
+        elif now - self._stalled_since >= STALLED_S and not self._warned:
+            self._warned = True
+            log.warning("%s request-log rows wait in Redis and none has been written for %.0fs: is "
+                        "`python manage.py write_request_logs` running?", backlog, now - self._stalled_since)
+        self.backlog = backlog
 
 
 @functools.cache

@@ -228,3 +228,18 @@ def test_only_the_servers_loop_posts_rows_and_a_row_queued_elsewhere_is_written_
     assert _entries() == 1
     _drain()
     assert RequestLog.objects.filter(request_id="req_posted").exists()
+
+
+def test_rows_that_wait_a_minute_without_the_stream_ever_shrinking_warn_once_that_no_writer_runs(caplog):
+    queue = log_stream.StreamQueue()
+    with caplog.at_level("WARNING", logger="chat.log_stream"):
+        for second, backlog in enumerate([0, 3, 5, 5, 4, 9]):  # a writer took rows at second 4: not stalled
+            queue.watch(backlog, float(second))
+        assert caplog.records == []
+        for second in range(5, 70):
+            queue.watch(9 + second, float(second))
+    warnings = [r.getMessage() for r in caplog.records]
+    assert len(warnings) == 1
+    assert "write_request_logs" in warnings[0] and "none has been written for 60s" in warnings[0]
+    queue.watch(0, 71.0)
+    assert queue.backlog == 0
