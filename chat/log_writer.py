@@ -25,7 +25,7 @@ import redis
 from django import db
 
 from chat import log_stream
-from chat.logbuffer import UNREACHABLE, write_batch
+from chat.logbuffer import UNREACHABLE, why, write_batch
 
 log = logging.getLogger(__name__)
 BLOCK_MS = 1000  # the longest wait for new rows: also how soon a stop request is noticed
@@ -101,15 +101,13 @@ class Writer:
         ids = [entry_id for entry_id, _ in entries]
         with self.client.pipeline(transaction=True) as pipe:
             for payload, exc in refused:
-                reason = f"{type(exc).__name__}: {(str(exc).splitlines() or [''])[0][:200]}"
-                pipe.xadd(log_stream.SET_ASIDE, {log_stream.FIELD: payload, "error": reason},
+                pipe.xadd(log_stream.SET_ASIDE, {log_stream.FIELD: payload, "error": why(exc)},
                           maxlen=SET_ASIDE_KEPT, approximate=True)
             pipe.xack(log_stream.STREAM, log_stream.GROUP, *ids)
             pipe.xdel(log_stream.STREAM, *ids)
             pipe.execute()
         for _, exc in refused:
-            log.error("request-log row cannot be written and is set aside in %s (%s: %s)", log_stream.SET_ASIDE,
-                      type(exc).__name__, (str(exc).splitlines() or [""])[0][:200])
+            log.error("request-log row cannot be written and is set aside in %s (%s)", log_stream.SET_ASIDE, why(exc))
         self.written += len(rows) - len(failures)
         self.set_aside += len(refused)
 

@@ -89,8 +89,7 @@ class LogBuffer:
         for row, exc in failures:
             self._set_aside_count += 1
             self.set_aside.append(row)
-            log.error("request-log row %s cannot be written and is set aside (%s: %s)",
-                      row.get("request_id"), type(exc).__name__, (str(exc).splitlines() or [""])[0][:200])
+            log.error("request-log row %s cannot be written and is set aside (%s)", row.get("request_id"), why(exc))
 
     def add(self, row: dict) -> None:
         """Queue one row; never blocks, never touches the database."""
@@ -191,6 +190,11 @@ class LogBuffer:
             except Exception:
                 log.exception("request-log drain failed; retrying")
                 await asyncio.sleep(0.2)
+
+
+def why(exc: Exception) -> str:
+    """Why a row was set aside, in one short line: the error's type and the first line of its message."""
+    return f"{type(exc).__name__}: {(str(exc).splitlines() or [''])[0][:200]}"
 
 
 def write_batch(rows: list[dict]) -> list[tuple[dict, Exception]]:
