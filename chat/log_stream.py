@@ -1,7 +1,7 @@
 """Request-log rows through a Redis stream (``GATEWAY_LOG_QUEUE=redis``): written by another process.
 
 Writing rows costs a gateway process CPU under its GIL, which at c=1 and c=64
-slowed every request it served (docs/decisions/0026-log-rows-off-the-gateway.md).
+slowed every request it served (docs/decisions/0026-lean-client-and-logs-off-the-gateway.md).
 With this queue a row is one ``XADD`` posted on the process's Redis pipe (no
 round trip waited for) and ``manage.py write_request_logs`` (chat/log_writer.py)
 copies the stream into PostgreSQL. A row Redis does not take (an error reply,

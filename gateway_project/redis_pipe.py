@@ -7,7 +7,7 @@ every concurrent request goes down one connection: commands issued in the same
 event-loop turn leave in one write, replies are parsed by hiredis (C) in the
 order they come back, which is the order Redis received the commands. Lua
 scripts stay atomic; nothing about the semantics changes. See
-docs/decisions/0025-redis-pipe.md.
+docs/decisions/0024-half-the-cpu-per-request.md.
 
 A reply that is an error comes back as a ``ReplyError`` value (the caller
 decides: NOSCRIPT is not an outage). A connection that breaks, cannot be made,

@@ -5,7 +5,7 @@ HTTP: send a request whose body is already bytes, read the status and headers, t
 the body whole or chunk by chunk (SSE), and reuse the socket. aiohttp's client
 builds a request object, a URL object, cookie and tracing hooks, a timer, a
 multidict and a stream reader for each request: about 300 µs of CPU a request on
-this kind of machine, against about 100 µs here (docs/decisions/0026-lean-upstream-client.md).
+this kind of machine, against about 100 µs here (docs/decisions/0026-lean-client-and-logs-off-the-gateway.md).
 
 A ``Response`` returns its connection to the pool as soon as the last byte of
 the answer has arrived (the bytes wait in the response); an answer abandoned

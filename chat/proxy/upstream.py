@@ -10,7 +10,7 @@ just dropped is the one failure that says nothing about the upstream.
 
 Neither httpx's default transport (it collapses under concurrency here) nor
 aiohttp's client (about three times the CPU a request): see
-docs/decisions/0001-hot-path.md and 0026-lean-upstream-client.md.
+docs/decisions/0001-hot-path.md and 0026-lean-client-and-logs-off-the-gateway.md.
 """
 
 from __future__ import annotations
